@@ -1,0 +1,30 @@
+package io.panllm.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Converts between float32 values and one tensor type's blocks. Counts are in elements and must be
+ * whole blocks; segments are read and written little-endian, unaligned.
+ */
+public interface BlockCodec {
+
+    GgmlType type();
+
+    /** Decodes {@code n} elements from {@code src} (at least {@code type().byteSize(n)} bytes) into dst. */
+    void dequantize(MemorySegment src, float[] dst, int dstOffset, int n);
+
+    /** Whether {@link #quantize} is implemented for this type. */
+    default boolean canQuantize() {
+        return true;
+    }
+
+    /** Encodes {@code n} elements of src into {@code dst} (exactly {@code type().byteSize(n)} bytes). */
+    void quantize(float[] src, int srcOffset, int n, MemorySegment dst);
+
+    /** Convenience: dequantizes a whole segment holding {@code n} elements. */
+    default float[] dequantize(MemorySegment src, int n) {
+        float[] out = new float[n];
+        dequantize(src, out, 0, n);
+        return out;
+    }
+}
