@@ -36,7 +36,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public BackendModel load(ModelWeights weights) {
+        Thread someWorker = new Thread(() -> { });
         for (TensorView t : weights.tensors().values()) {
+            if (parallel.threads() > 1 && !t.data().isAccessibleBy(someWorker)) {
+                throw new ModelException("tensor '" + t.name() + "' lives in memory of a confined arena, which the CPU"
+                        + " backend's threads cannot read; allocate it with Arena.ofShared() or Arena.ofAuto()");
+            }
             if (!ScalarKernels.SUPPORTED.contains(t.type())) {
                 throw new ModelException("tensor '" + t.name() + "' is " + t.type()
                         + ", which the CPU backend cannot compute with (it supports " + ScalarKernels.SUPPORTED + ")");
