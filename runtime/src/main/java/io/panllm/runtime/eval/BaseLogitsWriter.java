@@ -51,7 +51,7 @@ final class BaseLogitsWriter implements AutoCloseable {
     void writeRow(QuantizedLogProbs logProbs) {
         row.clear();
         row.putFloat(logProbs.scale).putFloat(logProbs.minLogProb);
-        MemorySegment.copy(logProbs.levels, 0, MemorySegment.ofBuffer(row), BaseLogitsFormat.UINT16, 8,
+        MemorySegment.copy(logProbs.levels, 0, MemorySegment.ofArray(row.array()), BaseLogitsFormat.UINT16, 8,
                 logProbs.levels.length);
         row.position(row.capacity()).flip();
         try {
