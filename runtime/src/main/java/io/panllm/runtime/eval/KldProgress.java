@@ -14,7 +14,10 @@ package io.panllm.runtime.eval;
 public record KldProgress(int chunk, int chunks, Estimate perplexity, Estimate lnPplRatio, Estimate kld,
                           Estimate rmsDeltaP, Estimate sameTop) {
 
-    /** Told after every chunk of a comparison (on the evaluating thread). */
+    /**
+     * Told after every chunk of a comparison (on the evaluating thread). Throwing
+     * {@link java.util.concurrent.CancellationException} stops the comparison.
+     */
     @FunctionalInterface
     public interface Listener {
         void onChunk(KldProgress progress);

@@ -2,7 +2,11 @@ package io.panllm.runtime.eval;
 
 import java.util.Locale;
 
-/** Told after every chunk of a perplexity run (on the evaluating thread). */
+/**
+ * Told after every chunk of a perplexity run (on the evaluating thread). To stop a run early
+ * (Ctrl-C), throw {@link java.util.concurrent.CancellationException} from here: it propagates out
+ * of the run, and a base file being written is deleted.
+ */
 @FunctionalInterface
 public interface ProgressListener {
 

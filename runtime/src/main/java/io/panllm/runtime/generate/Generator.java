@@ -3,6 +3,7 @@ package io.panllm.runtime.generate;
 import io.panllm.runtime.ContextOverflowException;
 import io.panllm.runtime.Session;
 import java.util.Arrays;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -47,6 +48,15 @@ public final class Generator {
      */
     public GenerationResult generate(Session session, int[] prompt, GenerationOptions options,
                                      TokenListener listener) {
+        return generate(session, prompt, options, listener, () -> false);
+    }
+
+    /**
+     * As {@link #generate(Session, int[], GenerationOptions, TokenListener)}, also stopping when
+     * {@code cancelled} turns true (polled between tokens; a REPL's Ctrl-C flag).
+     */
+    public GenerationResult generate(Session session, int[] prompt, GenerationOptions options,
+                                     TokenListener listener, BooleanSupplier cancelled) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt must hold at least one token");
         }
@@ -87,7 +97,7 @@ public final class Generator {
                 reason = StopReason.MAX_TOKENS;
                 break;
             }
-            if (cancelRequested || Thread.currentThread().isInterrupted()) {
+            if (cancelRequested || cancelled.getAsBoolean() || Thread.currentThread().isInterrupted()) {
                 reason = StopReason.CANCELLED;
                 break;
             }

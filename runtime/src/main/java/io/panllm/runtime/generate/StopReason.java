@@ -8,6 +8,6 @@ public enum StopReason {
     MAX_TOKENS,
     /** The session's context has no room for another token. */
     CONTEXT_FULL,
-    /** {@link Generator#cancel()} was called or the generating thread was interrupted. */
+    /** {@link Generator#cancel()} was called, the cancellation flag turned true, or the thread was interrupted. */
     CANCELLED
 }

@@ -178,6 +178,18 @@ class KlDivergenceTest {
     }
 
     @Test
+    void aCancelledBaseRunLeavesNoFile() {
+        Path base = directory.resolve("cancelled.kld");
+        assertThatThrownBy(() -> KlDivergence.writeBase(randomModel(20, 1, 0), new int[32],
+                new PerplexityOptions(8, -1, false, 0), base, (chunk, chunks, ppl) -> {
+                    if (chunk == 2) {
+                        throw new java.util.concurrent.CancellationException("Ctrl-C");
+                    }
+                })).isInstanceOf(java.util.concurrent.CancellationException.class);
+        assertThat(directory).isEmptyDirectory();
+    }
+
+    @Test
     void percentilesInterpolateLikeLlamaCpp() {
         float[] values = {5, 1, 4, 2, 3};
         Quantiles quantiles = Quantiles.of(values);

@@ -199,6 +199,19 @@ class GeneratorTest {
     }
 
     @Test
+    void aCancellationFlagIsPolledBetweenTokens() {
+        FakeModel model = sumModel();
+        try (Session session = model.newSession(64)) {
+            List<Integer> seen = new ArrayList<>();
+            GenerationResult result = greedyGenerator().generate(session, new int[] {3}, GenerationOptions.of(50),
+                    (token, text) -> seen.add(token), () -> seen.size() >= 4);
+            assertThat(result.reason()).isEqualTo(StopReason.CANCELLED);
+            assertThat(result.tokens()).hasSize(4);
+            assertThat(session.position()).isEqualTo(1 + 3);
+        }
+    }
+
+    @Test
     void anInterruptStopsGenerationAndStaysSet() {
         FakeModel model = sumModel();
         try (Session session = model.newSession(64)) {
