@@ -2,7 +2,6 @@ package io.panllm.runtime.eval;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -19,6 +18,7 @@ public record Quantiles(double min, double max, double median, double[] values) 
 
     /** The fractions reported: 0.1%, 1%, 5%, 10%, 25%, 75%, 90%, 95%, 99%, 99.9%. */
     public static final double[] FRACTIONS = {0.001, 0.01, 0.05, 0.10, 0.25, 0.75, 0.90, 0.95, 0.99, 0.999};
+    private static final String[] LABELS = {"p0.1", "p1", "p5", "p10", "p25", "p75", "p90", "p95", "p99", "p99.9"};
 
     /** Sorts {@code values} in place and summarizes them. */
     static Quantiles of(float[] values) {
@@ -70,8 +70,7 @@ public record Quantiles(double min, double max, double median, double[] values) 
             if (FRACTIONS[i] > 0.5 && !map.containsKey("median")) {
                 map.put("median", median);
             }
-            map.put("p" + new java.math.BigDecimal(FRACTIONS[i] * 100, new java.math.MathContext(3))
-                    .stripTrailingZeros().toPlainString(), values[i]);
+            map.put(LABELS[i], values[i]);
         }
         map.put("max", max);
         return map;

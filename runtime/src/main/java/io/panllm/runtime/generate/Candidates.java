@@ -13,15 +13,9 @@ final class Candidates {
     int size;
     boolean sorted;
 
-    /** Scratch space for selecting the best entries without disturbing the current ones. */
-    private final int[] scratchIds;
-    private final float[] scratchLogits;
-
     Candidates(int vocabSize) {
         ids = new int[vocabSize];
         logits = new float[vocabSize];
-        scratchIds = new int[vocabSize];
-        scratchLogits = new float[vocabSize];
     }
 
     /** Every token of the vocabulary, in id order. */
@@ -37,32 +31,6 @@ final class Candidates {
     /** The {@code k} tokens with the largest logits of the whole vocabulary, best first. */
     void setTopK(float[] vocabLogits, int k) {
         size = TopSelection.selectLargest(vocabLogits, null, vocabLogits.length, k, ids, logits);
-        sorted = true;
-    }
-
-    /**
-     * Selects the {@code k} best candidates, best first, into a side buffer ({@link #selectedIds},
-     * {@link #selectedLogits}) and leaves the candidates as they are.
-     *
-     * @return how many were selected
-     */
-    int selectBest(int k) {
-        return TopSelection.selectLargest(logits, ids, size, k, scratchIds, scratchLogits);
-    }
-
-    int[] selectedIds() {
-        return scratchIds;
-    }
-
-    float[] selectedLogits() {
-        return scratchLogits;
-    }
-
-    /** Replaces the candidates by the first {@code count} of the last {@link #selectBest} selection. */
-    void keepSelected(int count) {
-        System.arraycopy(scratchIds, 0, ids, 0, count);
-        System.arraycopy(scratchLogits, 0, logits, 0, count);
-        size = count;
         sorted = true;
     }
 

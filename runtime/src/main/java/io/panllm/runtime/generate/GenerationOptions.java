@@ -1,6 +1,8 @@
 package io.panllm.runtime.generate;
 
+import java.util.Arrays;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Limits of one generation.
@@ -15,8 +17,7 @@ public record GenerationOptions(int maxTokens, Set<Integer> stopTokens) {
     }
 
     public static GenerationOptions of(int maxTokens, int... stopTokens) {
-        return new GenerationOptions(maxTokens, java.util.Arrays.stream(stopTokens).boxed()
-                .collect(java.util.stream.Collectors.toUnmodifiableSet()));
+        return new GenerationOptions(maxTokens, Arrays.stream(stopTokens).boxed().collect(Collectors.toSet()));
     }
 
     boolean isStop(int token) {

@@ -74,12 +74,8 @@ public final class Generator {
 
         int[] tokens = new int[16];
         int count = 0;
-        StopReason reason;
-        while (true) {
-            if (options.reachedLimit(count)) {
-                reason = StopReason.MAX_TOKENS;
-                break;
-            }
+        StopReason reason = options.reachedLimit(0) ? StopReason.MAX_TOKENS : null;
+        while (reason == null) {
             int token = sampler.sample(logits);
             sampler.accept(token);
             if (count == tokens.length) {
@@ -93,19 +89,10 @@ public final class Generator {
             String piece = textStream.next(token);
             text.append(piece);
             listener.onToken(token, piece);
-            if (options.reachedLimit(count)) {
-                reason = StopReason.MAX_TOKENS;
-                break;
+            reason = reasonToStopBeforeEvaluating(session, options, count, cancelled);
+            if (reason == null) {
+                logits = session.forward(new int[] {token});
             }
-            if (cancelRequested || cancelled.getAsBoolean() || Thread.currentThread().isInterrupted()) {
-                reason = StopReason.CANCELLED;
-                break;
-            }
-            if (session.position() >= session.capacity()) {
-                reason = StopReason.CONTEXT_FULL;
-                break;
-            }
-            logits = session.forward(new int[] {token});
         }
         String trailing = textStream.finish();
         if (!trailing.isEmpty()) {
@@ -115,5 +102,20 @@ public final class Generator {
         long end = System.nanoTime();
         return new GenerationResult(Arrays.copyOf(tokens, count), text.toString(), reason, prompt.length,
                 generationStart - promptStart, end - generationStart);
+    }
+
+    /** Why the token just sampled should not be evaluated, or null to go on. */
+    private StopReason reasonToStopBeforeEvaluating(Session session, GenerationOptions options, int generated,
+                                                    BooleanSupplier cancelled) {
+        if (options.reachedLimit(generated)) {
+            return StopReason.MAX_TOKENS;
+        }
+        if (cancelRequested || cancelled.getAsBoolean() || Thread.currentThread().isInterrupted()) {
+            return StopReason.CANCELLED;
+        }
+        if (session.position() >= session.capacity()) {
+            return StopReason.CONTEXT_FULL;
+        }
+        return null;
     }
 }

@@ -12,9 +12,6 @@ import java.util.SplittableRandom;
  */
 public final class Sampler {
 
-    /** Above this many candidates top-p first tries the best {@link #TOP_P_FIRST_GUESS} before sorting more. */
-    private static final int TOP_P_FIRST_GUESS = 64;
-
     private final SamplerConfig config;
     private final int vocabSize;
     private final long seed;
@@ -88,7 +85,7 @@ public final class Sampler {
         } else {
             candidates.setAll(penalized);
         }
-        applyTopP(candidates, config.topP());
+        TopP.apply(candidates, config.topP());
         applyMinP(candidates, config.minP());
         applyTemperature(candidates, config.temperature());
         return draw(candidates, random.nextDouble());
@@ -127,53 +124,6 @@ public final class Sampler {
             }
         }
         return best;
-    }
-
-    /**
-     * Keeps the smallest prefix of the best candidates whose softmax probability reaches {@code p}
-     * (the token that crosses p included). Sorting all of a large candidate set is avoided by
-     * selecting the best 64, then 512, ... until their mass reaches p: the nucleus of a trained
-     * model rarely holds more than a few dozen tokens.
-     */
-    static void applyTopP(Candidates candidates, float p) {
-        if (p >= 1.0f || candidates.size <= 1) {
-            return;
-        }
-        float max = candidates.maxLogit();
-        double target = p * candidates.sumExp(max);
-        if (candidates.sorted) {
-            int nucleus = nucleusSize(candidates.logits, candidates.size, max, target);
-            if (nucleus > 0) {
-                candidates.size = nucleus;
-            }
-            return;
-        }
-        int guess = Math.min(candidates.size, TOP_P_FIRST_GUESS);
-        while (true) {
-            int selected = candidates.selectBest(guess);
-            int nucleus = nucleusSize(candidates.selectedLogits(), selected, max, target);
-            if (nucleus > 0 || selected == candidates.size) {
-                candidates.keepSelected(nucleus > 0 ? nucleus : selected);
-                return;
-            }
-            guess = (int) Math.min(candidates.size, guess * 8L);
-        }
-    }
-
-    /**
-     * Length of the shortest prefix of the descending {@code logits[0..n)} whose unnormalized mass
-     * sum(exp(logit - max)) reaches {@code target}; -1 when none does (rounding can leave the whole
-     * set a hair short of p * total).
-     */
-    private static int nucleusSize(float[] logits, int n, float max, double target) {
-        double cumulative = 0;
-        for (int i = 0; i < n; i++) {
-            cumulative += Math.exp(logits[i] - max);
-            if (cumulative >= target) {
-                return i + 1;
-            }
-        }
-        return -1;
     }
 
     /** Drops the candidates whose probability is below {@code p} times the best one's. */

@@ -129,56 +129,60 @@ class SamplerTest {
 
     @Test
     void topPOverALargeVocabularyMatchesAFullSort() {
-        // Both paths: unsorted candidates (top-k off, the growing selection) and sorted ones (after top-k).
+        // Both paths: unsorted candidates (top-k off: buckets) and sorted ones (after top-k).
         for (long seed = 0; seed < 20; seed++) {
-            int vocabSize = 3000;
+            int vocabSize = seed < 10 ? 3000 : 40_000;
             float[] logits = randomLogits(vocabSize, seed);
             for (int i = 0; i < vocabSize; i++) {
-                logits[i] *= 0.1f;       // flat enough that the nucleus holds hundreds of tokens
+                logits[i] *= seed % 2 == 0 ? 0.1f : 1f;   // flat or peaked
             }
-            float p = 0.3f + 0.03f * seed;
-            int[] expected = nucleusByFullSort(logits, p);
-            assertThat(expected.length).isGreaterThan(64);
+            float p = 0.3f + 0.035f * seed;
+            float[] expected = nucleusLogitsByFullSort(logits, p);
 
             Candidates unsorted = new Candidates(vocabSize);
             unsorted.setAll(logits);
-            Sampler.applyTopP(unsorted, p);
-            // Equal logits may come in either order, so compare the logits the ids stand for.
-            assertThat(logitsOf(logits, unsorted.ids, unsorted.size)).as("seed %d", seed)
-                    .containsExactly(logitsOf(logits, expected, expected.length));
+            TopP.apply(unsorted, p);
+            // The unsorted path keeps the nucleus in no particular order, and equal logits may be
+            // swapped: compare the sorted logits the kept ids stand for.
+            assertThat(logitsOf(logits, Arrays.copyOf(unsorted.ids, unsorted.size))).as("seed %d", seed)
+                    .containsExactly(expected);
 
             Candidates sorted = new Candidates(vocabSize);
             sorted.setTopK(logits, vocabSize);
-            Sampler.applyTopP(sorted, p);
-            assertThat(logitsOf(logits, sorted.ids, sorted.size)).as("seed %d", seed)
-                    .containsExactly(logitsOf(logits, expected, expected.length));
+            TopP.apply(sorted, p);
+            assertThat(logitsOf(logits, Arrays.copyOf(sorted.ids, sorted.size))).as("seed %d", seed)
+                    .containsExactly(expected);
         }
     }
 
-    private static float[] logitsOf(float[] logits, int[] ids, int count) {
-        float[] values = new float[count];
-        for (int i = 0; i < count; i++) {
+    /** The logits of {@code ids}, in ascending order. */
+    private static float[] logitsOf(float[] logits, int[] ids) {
+        float[] values = new float[ids.length];
+        for (int i = 0; i < ids.length; i++) {
             values[i] = logits[ids[i]];
         }
+        Arrays.sort(values);
         return values;
     }
 
-    private static int[] nucleusByFullSort(float[] logits, float p) {
-        int[] order = IntStream.range(0, logits.length).boxed()
-                .sorted(Comparator.comparingDouble(i -> -logits[i])).mapToInt(Integer::intValue).toArray();
-        double max = logits[order[0]];
+    /** The logits of the top-p nucleus found by sorting everything, in ascending order. */
+    private static float[] nucleusLogitsByFullSort(float[] logits, float p) {
+        float[] ascending = logits.clone();
+        Arrays.sort(ascending);
+        int n = ascending.length;
+        double max = ascending[n - 1];
         double total = 0;
         for (float logit : logits) {
             total += Math.exp(logit - max);
         }
         double cumulative = 0;
-        for (int i = 0; i < order.length; i++) {
-            cumulative += Math.exp(logits[order[i]] - max);
+        for (int i = n - 1; i >= 0; i--) {
+            cumulative += Math.exp(ascending[i] - max);
             if (cumulative >= p * total) {
-                return Arrays.copyOf(order, i + 1);
+                return Arrays.copyOfRange(ascending, i, n);
             }
         }
-        return order;
+        return ascending;
     }
 
     @Test
