@@ -200,6 +200,7 @@ public final class Bnb4bit {
     public static Quantized quantize(QuantType type, float[] src, int srcOffset, int n, int blockSize) {
         checkBlockSize(blockSize);
         checkCount(n);
+        Objects.checkFromIndexSize(srcOffset, n, src.length); // before allocating for n
         byte[] packed = new byte[Math.toIntExact(packedBytes(n))];
         float[] absmax = new float[blockCount(n, blockSize)];
         quantize(type, src, srcOffset, n, blockSize, MemorySegment.ofArray(packed), absmax);

@@ -67,6 +67,27 @@ class CodecsTest {
                 .hasMessageContaining("destination segment holds only " + type.bytesPerBlock);
     }
 
+    /** NaN, infinities and extremes give some bytes (llama.cpp's are undefined there) but never an exception. */
+    @Test
+    void hostileValuesNeverThrow() {
+        float[] x = new float[512];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = switch (i % 8) {
+                case 0 -> Float.NaN;
+                case 1 -> Float.POSITIVE_INFINITY;
+                case 2 -> Float.NEGATIVE_INFINITY;
+                case 3 -> Float.MAX_VALUE;
+                case 4 -> -Float.MIN_VALUE;
+                case 5 -> 1e30f;
+                default -> (float) Math.sin(i);
+            };
+        }
+        for (GgmlType type : SUPPORTED) {
+            byte[] blocks = CodecTestSupport.quantize(type, x);
+            assertThat(CodecTestSupport.dequantize(type, blocks, x.length)).hasSize(x.length);
+        }
+    }
+
     @Test
     void arrayRangesOutsideTheArrayAreRejected() {
         BlockCodec codec = GgmlType.Q4_0.codec();
