@@ -151,6 +151,8 @@ public final class Bnb4bit {
 
     /** Convenience form of {@link #dequantize(QuantType, MemorySegment, float[], int, float[], int, int)}. */
     public static float[] dequantize(QuantType type, MemorySegment packedCodes, float[] absmax, int blockSize, int n) {
+        checkCount(n);
+        requireBytes(packedCodes, packedBytes(n), "packed codes"); // before allocating for n
         float[] out = new float[n];
         dequantize(type, packedCodes, absmax, blockSize, out, 0, n);
         return out;

@@ -89,6 +89,18 @@ class CodecsTest {
     }
 
     @Test
+    void aHugeCountIsRejectedBeforeAnythingIsAllocated() {
+        MemorySegment oneBlock = MemorySegment.ofArray(new byte[18]);
+        int hostile = Integer.MAX_VALUE / 32 * 32;
+        assertThatThrownBy(() -> GgmlType.Q4_0.codec().dequantize(oneBlock, hostile))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("segment holds only 18");
+        assertThatThrownBy(() -> Bnb4bit.dequantize(Bnb4bit.QuantType.NF4, oneBlock, new float[1], 64, hostile))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the segment holds 18");
+    }
+
+    @Test
     void arrayRangesOutsideTheArrayAreRejected() {
         BlockCodec codec = GgmlType.Q4_0.codec();
         MemorySegment blocks = MemorySegment.ofArray(new byte[2 * 18]);
