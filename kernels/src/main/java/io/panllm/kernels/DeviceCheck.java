@@ -39,9 +39,13 @@ public final class DeviceCheck {
             System.out.printf(Locale.ROOT, "device: %s, free %d MiB of %d MiB, random seed %d%n", context.device(),
                     memory.freeBytes() >> 20, memory.totalBytes() >> 20, seed);
             for (WeightFormat format : WeightFormat.values()) {
-                CudaKernel kernel = checks.gemvKernels().kernel(format);
-                System.out.printf(Locale.ROOT, "  %s: %d registers, %d bytes local memory%n", kernel.name(),
-                        kernel.registers(), kernel.localBytes());
+                for (GemvKernels.Variant variant : GemvKernels.Variant.values()) {
+                    if (checks.gemvKernels().supports(format, variant)) {
+                        CudaKernel kernel = checks.gemvKernels().kernel(format, variant);
+                        System.out.printf(Locale.ROOT, "  %s: %d registers, %d bytes local memory%n", kernel.name(),
+                                kernel.registers(), kernel.localBytes());
+                    }
+                }
             }
             boolean allPassed = printChecks(runChecks(checks));
             if (!quick) {
@@ -56,10 +60,14 @@ public final class DeviceCheck {
     static List<KernelChecks.Result> runChecks(KernelChecks checks) {
         List<KernelChecks.Result> results = new ArrayList<>();
         for (WeightFormat format : WeightFormat.values()) {
-            results.add(checks.gemv(format, 1, 32));
-            results.add(checks.gemv(format, 37, 96));
-            results.add(checks.gemv(format, 4099, 2144));
-            results.add(checks.gemv(format, 300, 8224)); // more chunks than threads: the loop runs 5 times
+            for (GemvKernels.Variant variant : GemvKernels.Variant.values()) {
+                if (checks.gemvKernels().supports(format, variant)) {
+                    results.add(checks.gemv(format, variant, 1, 32));
+                    results.add(checks.gemv(format, variant, 37, 96));
+                    results.add(checks.gemv(format, variant, 4099, 2144));
+                    results.add(checks.gemv(format, variant, 302, 8224)); // chunks > threads: the loop runs 5 times
+                }
+            }
         }
         results.add(checks.rmsNorm(1, 2048));
         results.add(checks.rmsNorm(3, 4100));
@@ -94,8 +102,18 @@ public final class DeviceCheck {
             List<KernelBenchmarks.Timing> timings = new ArrayList<>();
             int[][] shapes = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {128256, 2048}, {4096, 4096}, {14336, 4096}, {4096, 14336}};
             for (WeightFormat format : WeightFormat.values()) {
+                for (GemvKernels.Variant variant : GemvKernels.Variant.values()) {
+                    if (checks.gemvKernels().supports(format, variant)) {
+                        for (int[] shape : shapes) {
+                            timings.add(bench.gemv(format, variant, GemvKernels.MAX_THREADS, shape[0], shape[1]));
+                        }
+                    }
+                }
+            }
+            // tuning: smaller CTAs for the four-row kernels
+            for (WeightFormat format : List.of(WeightFormat.Q4_0, WeightFormat.Q8_0)) {
                 for (int[] shape : shapes) {
-                    timings.add(bench.gemv(format, shape[0], shape[1]));
+                    timings.add(bench.gemv(format, GemvKernels.Variant.FOUR_ROWS_PER_CTA, 128, shape[0], shape[1]));
                 }
             }
             timings.addAll(layerTimings(context, checks, bench));

@@ -66,8 +66,11 @@ public final class KernelBenchmarks implements AutoCloseable {
         }
     }
 
-    /** y = W x at one shape; W copies rotate so each launch reads its weights from DRAM. */
-    public Timing gemv(WeightFormat format, int rows, int cols) {
+    /**
+     * y = W x at one shape with one kernel variant and at most {@code maxThreads} threads per CTA;
+     * W copies rotate so each launch reads its weights from DRAM.
+     */
+    public Timing gemv(WeightFormat format, GemvKernels.Variant variant, int maxThreads, int rows, int cols) {
         long matrixBytes = format.matrixBytes(rows, cols);
         long l2 = context.device().l2CacheBytes();
         int copies = (int) Math.min(64, Math.max(1, (3 * l2 + matrixBytes - 1) / matrixBytes));
@@ -82,7 +85,8 @@ public final class KernelBenchmarks implements AutoCloseable {
                     weights.add(copy);
                     copy.copyFrom(hostWeights, stream);
                 }
-                IntConsumer launch = i -> gemv.gemv(stream, format, weights.get(i % copies), xBuffer, y, rows, cols);
+                IntConsumer launch = i -> gemv.gemv(stream, format, variant, maxThreads, weights.get(i % copies), xBuffer, y,
+                        rows, cols);
                 int launches = Math.max(copies, MIN_LAUNCHES_PER_BATCH);
                 double streamMicros = medianMicrosPerLaunch(launches, launch, false);
                 double graphMicros = medianMicrosPerLaunch(launches, launch, true);
@@ -98,7 +102,9 @@ public final class KernelBenchmarks implements AutoCloseable {
                 };
                 double error = KernelChecks.relativeError(result.toArray(ValueLayout.JAVA_FLOAT), expected);
                 long bytes = matrixBytes + 4L * cols + 4L * rows;
-                return new Timing("gemv " + format, rows + "x" + cols, bytes, graphMicros, streamMicros, error);
+                String name = "gemv " + format + (variant == GemvKernels.Variant.ONE_ROW_PER_CTA ? " v1 row/CTA" : " v2 4 rows/CTA")
+                        + (maxThreads == GemvKernels.MAX_THREADS ? "" : " " + maxThreads + " thr");
+                return new Timing(name, rows + "x" + cols, bytes, graphMicros, streamMicros, error);
             } finally {
                 weights.forEach(DeviceBuffer::close);
             }

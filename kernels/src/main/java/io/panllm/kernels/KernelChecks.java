@@ -48,8 +48,8 @@ public final class KernelChecks implements AutoCloseable {
         return layer;
     }
 
-    /** y = W x for random W in {@code format} and random x. */
-    public Result gemv(WeightFormat format, int rows, int cols) {
+    /** y = W x for random W in {@code format} and random x, with the given kernel variant. */
+    public Result gemv(WeightFormat format, GemvKernels.Variant variant, int rows, int cols) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
             float[] x = RandomWeights.gaussian(random, cols, 1.0);
@@ -62,8 +62,8 @@ public final class KernelChecks implements AutoCloseable {
                  DeviceBuffer xBuffer = upload(x);
                  DeviceBuffer y = poisoned(rows)) {
                 weights.copyFrom(hostWeights, stream);
-                gemv.gemv(stream, format, weights, xBuffer, y, rows, cols);
-                return compare("gemv " + format, rows + "x" + cols, download(y, rows), expected);
+                gemv.gemv(stream, format, variant, weights, xBuffer, y, rows, cols);
+                return compare("gemv " + format + " " + variant, rows + "x" + cols, download(y, rows), expected);
             }
         }
     }

@@ -6,20 +6,18 @@ package io.panllm.kernels;
  */
 public enum WeightFormat {
     /** 32 weights: fp16 scale d, then 16 bytes of 4-bit quants q; weight = d * (q - 8). */
-    Q4_0(32, 18, "gemv_q4_0"),
+    Q4_0(32, 18),
     /** 32 weights: fp16 scale d, then 32 int8 quants q; weight = d * q. */
-    Q8_0(32, 34, "gemv_q8_0"),
+    Q8_0(32, 34),
     /** IEEE half precision, 8 weights per "block" so that rows stay 16-byte aligned for the kernel. */
-    F16(8, 16, "gemv_f16");
+    F16(8, 16);
 
     public final int blockSize;
     public final int blockBytes;
-    final String gemvKernel;
 
-    WeightFormat(int blockSize, int blockBytes, String gemvKernel) {
+    WeightFormat(int blockSize, int blockBytes) {
         this.blockSize = blockSize;
         this.blockBytes = blockBytes;
-        this.gemvKernel = gemvKernel;
     }
 
     /** Bytes of one row of {@code cols} weights; cols must be a multiple of the block size. */
