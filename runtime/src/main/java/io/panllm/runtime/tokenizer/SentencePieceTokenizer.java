@@ -8,7 +8,7 @@ import java.util.PriorityQueue;
  * SentencePiece BPE as llama.cpp's llm_tokenizer_spm runs it: spaces become "▁" (with one in
  * front of the text), the text starts as one symbol per character, and the adjacent pair whose
  * concatenation is the best-scoring vocabulary piece is merged, again and again (ties: the
- * leftmost pair). A symbol left that is no piece is spelled with byte tokens {@code <0xNN>}.
+ * leftmost pair). A symbol that ends up as no piece is spelled with byte tokens {@code <0xNN>}.
  *
  * <p>For {@link Vocabulary.Model#LLAMA2C} a character missing from the vocabulary goes to bytes
  * at once and never merges, as in llama2.c's run.c (whose greedy left-to-right scan for the best
@@ -19,7 +19,7 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
 
     private final float[] scores;
     private final boolean unknownCharsMerge;
-    /** Token of each byte value for the fallback, -1 where the vocabulary has none. */
+    /** Token of each byte value for the fallback (the unknown token where the vocabulary has none). */
     private final int[] byteTokens = new int[256];
     /**
      * Whether no piece has "▁" after another character, as in vocabularies trained with

@@ -36,6 +36,15 @@ class GgufTokenizerMetadataTest {
         assertThat(gpt2.decode(gpt2.encode(text, false, false))).isEqualTo(text);
     }
 
+    /** A model file (not a vocab-only one) with neither a pre-tokenizer name nor add_bos_token: llama.cpp's defaults. */
+    @Test
+    void modelFileWithDefaults() {
+        Tokenizer tiny = TestFiles.ggufTokenizer("gguf/llama-2-tiny-random.gguf");
+        assertThat(tiny.vocabulary().model()).isEqualTo(Vocabulary.Model.SENTENCE_PIECE);
+        assertThat(tiny.vocabulary().addBos()).isTrue();
+        assertThat(tiny.encode("Hello world", tiny.vocabulary().addBos(), false)).containsExactly(1, 15043, 3186);
+    }
+
     @Test
     void phi3VocabHasItsTurnMarkers() {
         Tokenizer phi3 = TestFiles.ggufTokenizer("gguf/vocab/ggml-vocab-phi-3.gguf");
