@@ -4,7 +4,6 @@ import io.panllm.runtime.ContextOverflowException;
 import io.panllm.runtime.Session;
 import java.util.Arrays;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 
 /**
  * The generation loop: evaluate the prompt as one batch, then sample a token, hand it to the
@@ -15,15 +14,16 @@ import java.util.function.Supplier;
 public final class Generator {
 
     private final Sampler sampler;
-    private final Supplier<? extends TextStream> textStreams;
+    private final TextStream.Factory textStreams;
     private volatile boolean cancelRequested;
 
     /**
      * @param sampler     picks the tokens; it is told about the prompt and every generated token,
      *                    so its repetition window carries over between calls
-     * @param textStreams gives a fresh decoder for each generation
+     * @param textStreams gives a fresh decoder for each generation, e.g.
+     *                    {@link TokenizerTextStream#factory(io.panllm.runtime.tokenizer.Tokenizer)}
      */
-    public Generator(Sampler sampler, Supplier<? extends TextStream> textStreams) {
+    public Generator(Sampler sampler, TextStream.Factory textStreams) {
         this.sampler = sampler;
         this.textStreams = textStreams;
     }
@@ -65,7 +65,7 @@ public final class Generator {
         }
         cancelRequested = false;
         sampler.acceptAll(prompt);
-        TextStream textStream = textStreams.get();
+        TextStream textStream = textStreams.start(prompt);
         StringBuilder text = new StringBuilder();
 
         long promptStart = System.nanoTime();
