@@ -39,6 +39,16 @@ public final class Sampler {
         return new Sampler(config, vocabSize, seed);
     }
 
+    /**
+     * A sampler with other settings that remembers this one's recent tokens (as many as its own
+     * window holds): for a chat whose settings change between turns.
+     */
+    public Sampler reconfigured(SamplerConfig newConfig) {
+        Sampler sampler = create(newConfig, vocabSize);
+        sampler.acceptAll(recent.toArray());
+        return sampler;
+    }
+
     public SamplerConfig config() {
         return config;
     }

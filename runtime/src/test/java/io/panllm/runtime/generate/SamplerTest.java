@@ -321,6 +321,15 @@ class SamplerTest {
     }
 
     @Test
+    void aReconfiguredSamplerKeepsTheRecentTokens() {
+        Sampler sampler = Sampler.create(SamplerConfig.greedy(), 4);
+        sampler.acceptAll(new int[] {0, 3});
+        Sampler penalizing = sampler.reconfigured(SamplerConfig.greedy().withRepeatPenalty(2f, 64));
+        assertThat(penalizing.config().repeatPenalty()).isEqualTo(2f);
+        assertThat(penalizing.sample(new float[] {3f, 2f, 0f, 0f})).isEqualTo(1);   // 0 was seen: 3 / 2 < 2
+    }
+
+    @Test
     void frequencyAndPresencePenaltiesSubtract() {
         SamplerConfig config = SamplerConfig.greedy().withFrequencyAndPresencePenalty(0.5f, 0.25f);
         float[] penalized = {4f, 3f, 2f};
