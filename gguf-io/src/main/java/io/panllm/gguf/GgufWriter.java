@@ -130,7 +130,7 @@ public final class GgufWriter {
             long written = 0;
             for (int i = 0; i < tensors.size(); i++) {
                 PendingTensor t = tensors.get(i);
-                try (Arena arena = Arena.ofConfined()) {
+                try (Arena arena = Arena.ofShared()) { // shared: sources may fill it from several threads
                     MemorySegment data = t.source.produce(arena);
                     if (data.byteSize() != t.byteSize) {
                         throw new GgufException("tensor '" + t.name + "': source produced " + data.byteSize()

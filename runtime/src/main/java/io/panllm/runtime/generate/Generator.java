@@ -4,6 +4,7 @@ import io.panllm.runtime.ContextOverflowException;
 import io.panllm.runtime.Session;
 import java.util.Arrays;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The generation loop: evaluate the prompt as one batch, then sample a token, hand it to the
@@ -14,16 +15,16 @@ import java.util.function.BooleanSupplier;
 public final class Generator {
 
     private final Sampler sampler;
-    private final TextStream.Factory textStreams;
+    private final Supplier<? extends TextStream> textStreams;
     private volatile boolean cancelRequested;
 
     /**
      * @param sampler     picks the tokens; it is told about the prompt and every generated token,
      *                    so its repetition window carries over between calls
      * @param textStreams gives a fresh decoder for each generation, e.g.
-     *                    {@link TokenizerTextStream#factory(io.panllm.runtime.tokenizer.Tokenizer)}
+     *                    {@code () -> new TokenizerTextStream(tokenizer)}
      */
-    public Generator(Sampler sampler, TextStream.Factory textStreams) {
+    public Generator(Sampler sampler, Supplier<? extends TextStream> textStreams) {
         this.sampler = sampler;
         this.textStreams = textStreams;
     }
@@ -65,7 +66,7 @@ public final class Generator {
         }
         cancelRequested = false;
         sampler.acceptAll(prompt);
-        TextStream textStream = textStreams.start(prompt);
+        TextStream textStream = textStreams.get();
         StringBuilder text = new StringBuilder();
 
         long promptStart = System.nanoTime();

@@ -11,14 +11,4 @@ public interface TextStream {
 
     /** Whatever is still held back at the end of generation (normally empty). */
     String finish();
-
-    /** Makes the stream for one generation. */
-    @FunctionalInterface
-    interface Factory {
-        /**
-         * @param prompt the tokens the generated ones follow (a stream may use the last of them as
-         *               context: whether a SentencePiece word gets its leading space depends on it)
-         */
-        TextStream start(int[] prompt);
-    }
 }

@@ -52,7 +52,7 @@ class GeneratorTest {
     }
 
     private static Generator greedyGenerator() {
-        return new Generator(Sampler.create(SamplerConfig.greedy(), VOCAB), prompt -> angleBrackets());
+        return new Generator(Sampler.create(SamplerConfig.greedy(), VOCAB), GeneratorTest::angleBrackets);
     }
 
     private record Piece(int token, String text) {
@@ -244,7 +244,7 @@ class GeneratorTest {
         FakeModel model = sumModel();
         List<String> trailing = new ArrayList<>();
         try (Session session = model.newSession(64)) {
-            GenerationResult result = new Generator(Sampler.create(SamplerConfig.greedy(), VOCAB), prompt -> holding)
+            GenerationResult result = new Generator(Sampler.create(SamplerConfig.greedy(), VOCAB), () -> holding)
                     .generate(session, new int[] {1}, GenerationOptions.of(3), new TokenListener() {
                         @Override
                         public void onToken(int token, String piece) {
@@ -270,7 +270,7 @@ class GeneratorTest {
         FakeModel model = FakeModel.constant(logits);
         Sampler sampler = Sampler.create(SamplerConfig.greedy().withRepeatPenalty(2f, 64), VOCAB);
         try (Session session = model.newSession(64)) {
-            GenerationResult result = new Generator(sampler, prompt -> angleBrackets())
+            GenerationResult result = new Generator(sampler, GeneratorTest::angleBrackets)
                     .generate(session, new int[] {7}, GenerationOptions.of(1), TokenListener.NONE);
             assertThat(result.tokens()).containsExactly(8);
         }

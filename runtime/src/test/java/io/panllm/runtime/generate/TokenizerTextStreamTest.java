@@ -34,9 +34,9 @@ class TokenizerTextStreamTest {
         }
     }
 
-    /** Streams {@code generated} after {@code prompt}; returns the pieces joined with '|'. */
-    private static String stream(Tokenizer tokenizer, int[] prompt, int[] generated, StringBuilder joined) {
-        TextStream stream = TokenizerTextStream.factory(tokenizer).start(prompt);
+    /** Streams {@code generated}; returns the pieces joined with '|'. */
+    private static String stream(Tokenizer tokenizer, int[] generated, StringBuilder joined) {
+        TextStream stream = new TokenizerTextStream(tokenizer);
         StringBuilder pieces = new StringBuilder();
         for (int token : generated) {
             String piece = stream.next(token);
@@ -54,7 +54,7 @@ class TokenizerTextStreamTest {
         String text = "Héllo wörld — 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🦙 日本語のテキスト, done.";
         int[] tokens = tokenizer.encode(text, false, false);
         StringBuilder joined = new StringBuilder();
-        String pieces = stream(tokenizer, new int[0], tokens, joined);
+        String pieces = stream(tokenizer, tokens, joined);
         assertThat(joined.toString()).isEqualTo(text);
         // Some characters take several byte tokens: those tokens give empty pieces until complete.
         assertThat(pieces).contains("||");
@@ -62,19 +62,19 @@ class TokenizerTextStreamTest {
 
     @Test
     void theFirstGeneratedWordKeepsItsSpaceAfterThePrompt() {
+        // Each SentencePiece token carries its own leading space ("▁there"), so a continuation
+        // reads right after the prompt, as llama.cpp's token-to-piece streaming prints it.
         Tokenizer tokenizer = llama2();
         int[] all = tokenizer.encode("Once upon a time there was", true, false);
         int[] prompt = tokenizer.encode("Once upon a time", true, false);
         assertThat(Arrays.copyOf(all, prompt.length)).containsExactly(prompt);
-        int[] generated = Arrays.copyOfRange(all, prompt.length, all.length);
         StringBuilder joined = new StringBuilder();
-        stream(tokenizer, prompt, generated, joined);
+        stream(tokenizer, Arrays.copyOfRange(all, prompt.length, all.length), joined);
         assertThat(joined.toString()).isEqualTo(" there was");
-
-        // At the very start (after BOS only) the SentencePiece space is dropped, as decode() does.
-        StringBuilder fromStart = new StringBuilder();
-        stream(tokenizer, new int[] {tokenizer.bos()}, Arrays.copyOfRange(all, 1, all.length), fromStart);
-        assertThat(fromStart.toString()).isEqualTo("Once upon a time there was");
+        // BOS gives no text.
+        StringBuilder withBos = new StringBuilder();
+        stream(tokenizer, new int[] {tokenizer.bos(), all[prompt.length]}, withBos);
+        assertThat(withBos.toString()).isEqualTo(" there");
     }
 
     @Test
@@ -93,7 +93,7 @@ class TokenizerTextStreamTest {
         StringBuilder streamed = new StringBuilder();
         try (var session = model.newSession(64)) {
             GenerationResult result = new Generator(Sampler.create(SamplerConfig.greedy(), tokenizer.vocabSize()),
-                    TokenizerTextStream.factory(tokenizer))
+                    () -> new TokenizerTextStream(tokenizer))
                     .generate(session, new int[] {tokenizer.bos()}, new GenerationOptions(-1, tokenizer.stopTokens()),
                             (token, piece) -> streamed.append(piece));
             assertThat(result.reason()).isEqualTo(StopReason.STOP_TOKEN);
