@@ -11,9 +11,8 @@ final class ModelLoading {
     static LoadedModel open(Path path, LoadedModel.Device device, int threads) {
         return switch (ModelFiles.detect(path)) {
             case GGUF -> LoadedModel.open(path, device, threads);
-            case LLAMA2C -> throw new IllegalArgumentException(path + ": running llama2.c checkpoints directly is not supported yet; "
-                    + "convert it first: panllm convert " + path + " -o model.gguf");
-            case SAFETENSORS, HF_DIRECTORY -> throw new IllegalArgumentException(path
+            case LLAMA2C -> LoadedModel.openLlama2c(path, null, device, threads);
+            case SAFETENSORS, HF_DIRECTORY -> throw new BadInputException(path
                     + ": a Hugging Face checkpoint; convert it to GGUF first: panllm convert " + path + " -o model.gguf");
         };
     }

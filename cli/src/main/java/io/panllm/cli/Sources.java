@@ -2,6 +2,7 @@ package io.panllm.cli;
 
 import io.panllm.gguf.GgufValue;
 import io.panllm.runtime.convert.ConvertException;
+import io.panllm.runtime.convert.Llama2cSource;
 import io.panllm.runtime.convert.ModelSource;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,7 +17,7 @@ final class Sources {
     }
 
     static ModelSource llama2c(Path checkpoint, Path tokenizer) {
-        throw new ConvertException(checkpoint + ": llama2.c checkpoints are not convertible yet");
+        return new Llama2cSource(checkpoint, tokenizer);
     }
 
     static Map<String, GgufValue> tokenizerMetadata(Path vocab) {

@@ -29,6 +29,15 @@ abstract class AbstractBlockCodec implements BlockCodec {
         decode(src, dst, dstOffset, blocks);
     }
 
+    /** Checks the count against the segment before allocating, so a bogus count cannot exhaust the heap. */
+    @Override
+    public final float[] dequantize(MemorySegment src, int n) {
+        int blocks = checkBlocks(n, src, "source");
+        float[] out = new float[n];
+        decode(src, out, 0, blocks);
+        return out;
+    }
+
     @Override
     public final void quantize(float[] src, int srcOffset, int n, MemorySegment dst) {
         int blocks = checkBlocks(n, dst, "destination");

@@ -151,6 +151,8 @@ public final class Bnb4bit {
 
     /** Convenience form of {@link #dequantize(QuantType, MemorySegment, float[], int, float[], int, int)}. */
     public static float[] dequantize(QuantType type, MemorySegment packedCodes, float[] absmax, int blockSize, int n) {
+        checkCount(n);
+        requireBytes(packedCodes, packedBytes(n), "packed codes"); // before allocating for n
         float[] out = new float[n];
         dequantize(type, packedCodes, absmax, blockSize, out, 0, n);
         return out;
@@ -200,6 +202,7 @@ public final class Bnb4bit {
     public static Quantized quantize(QuantType type, float[] src, int srcOffset, int n, int blockSize) {
         checkBlockSize(blockSize);
         checkCount(n);
+        Objects.checkFromIndexSize(srcOffset, n, src.length); // before allocating for n
         byte[] packed = new byte[Math.toIntExact(packedBytes(n))];
         float[] absmax = new float[blockCount(n, blockSize)];
         quantize(type, src, srcOffset, n, blockSize, MemorySegment.ofArray(packed), absmax);

@@ -17,6 +17,15 @@ final class IQ4_NLCodec extends QuantizedBlockCodec {
     /** ggml's kvalues_iq4nl, sorted ascending. */
     static final byte[] KVALUES = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
+    /** KVALUES[j - 1] + KVALUES[j] at index j (twice the midpoint below entry j), exact in float. */
+    private static final float[] NEIGHBOUR_SUMS = new float[KVALUES.length];
+
+    static {
+        for (int j = 1; j < KVALUES.length; j++) {
+            NEIGHBOUR_SUMS[j] = KVALUES[j - 1] + KVALUES[j];
+        }
+    }
+
     IQ4_NLCodec() {
         super(GgmlType.IQ4_NL);
     }
@@ -40,7 +49,7 @@ final class IQ4_NLCodec extends QuantizedBlockCodec {
         int index = 0;
         for (int step = KVALUES.length >> 1; step > 0; step >>= 1) {
             int j = index + step;
-            if (x2 >= (float) (KVALUES[j - 1] + KVALUES[j])) {
+            if (x2 >= NEIGHBOUR_SUMS[j]) {
                 index = j;
             }
         }

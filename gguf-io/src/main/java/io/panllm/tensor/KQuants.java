@@ -9,9 +9,10 @@ import java.lang.foreign.MemorySegment;
  * ggml-quants.c. Every expression keeps the C evaluation order and float precision: the searches
  * compare sums of products, and one rounding more or less can pick another scale.
  *
- * <p>Byte-exactness assumes the C code was compiled without fused multiply-add contraction (the
- * default for an x86-64 build without -march=native, and for MSVC); a build that fuses
- * {@code a * b + c} into FMA can, rarely, choose a different scale.
+ * <p>Java never fuses a multiply and an add, so this matches ggml compiled without FMA contraction.
+ * That is how x86-64 llama.cpp builds compile ggml-quants.c (it is part of ggml-base, which gets no
+ * -march flags). A build whose compiler fuses {@code a * b + c} (GCC or Clang targeting ARM64, or
+ * any build with -march=native in the global flags) picks a different scale or code in some blocks.
  */
 final class KQuants {
     private KQuants() {

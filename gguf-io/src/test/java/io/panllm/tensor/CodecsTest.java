@@ -67,6 +67,39 @@ class CodecsTest {
                 .hasMessageContaining("destination segment holds only " + type.bytesPerBlock);
     }
 
+    /** NaN, infinities and extremes give some bytes (llama.cpp's are undefined there) but never an exception. */
+    @Test
+    void hostileValuesNeverThrow() {
+        float[] x = new float[512];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = switch (i % 8) {
+                case 0 -> Float.NaN;
+                case 1 -> Float.POSITIVE_INFINITY;
+                case 2 -> Float.NEGATIVE_INFINITY;
+                case 3 -> Float.MAX_VALUE;
+                case 4 -> -Float.MIN_VALUE;
+                case 5 -> 1e30f;
+                default -> (float) Math.sin(i);
+            };
+        }
+        for (GgmlType type : SUPPORTED) {
+            byte[] blocks = CodecTestSupport.quantize(type, x);
+            assertThat(CodecTestSupport.dequantize(type, blocks, x.length)).hasSize(x.length);
+        }
+    }
+
+    @Test
+    void aHugeCountIsRejectedBeforeAnythingIsAllocated() {
+        MemorySegment oneBlock = MemorySegment.ofArray(new byte[18]);
+        int hostile = Integer.MAX_VALUE / 32 * 32;
+        assertThatThrownBy(() -> GgmlType.Q4_0.codec().dequantize(oneBlock, hostile))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("segment holds only 18");
+        assertThatThrownBy(() -> Bnb4bit.dequantize(Bnb4bit.QuantType.NF4, oneBlock, new float[1], 64, hostile))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the segment holds 18");
+    }
+
     @Test
     void arrayRangesOutsideTheArrayAreRejected() {
         BlockCodec codec = GgmlType.Q4_0.codec();

@@ -3,7 +3,15 @@ package io.panllm.runtime;
 import io.panllm.gguf.GgufFile;
 import io.panllm.runtime.backend.Backend;
 import io.panllm.runtime.cpu.CpuBackend;
+import io.panllm.llama2c.Llama2cCheckpoint;
+import io.panllm.runtime.convert.InMemoryModel;
+import io.panllm.runtime.convert.Llama2cSource;
 import io.panllm.runtime.model.LlamaModel;
+import io.panllm.runtime.model.ModelConfig;
+import io.panllm.runtime.model.TensorView;
+import io.panllm.tensor.GgmlType;
+import java.lang.foreign.Arena;
+import java.util.Map;
 import io.panllm.runtime.model.ModelException;
 import io.panllm.runtime.tokenizer.Tokenizer;
 import io.panllm.runtime.tokenizer.Tokenizers;
@@ -68,6 +76,37 @@ public final class LoadedModel implements AutoCloseable {
             closeQuietly(backend);
             file.close();
             throw e;
+        }
+    }
+
+    /**
+     * Runs a llama2.c checkpoint directly: its weights are encoded in memory as a GGUF of it would
+     * hold them (Q8_0 matrices for a Q8 export, F32 otherwise).
+     *
+     * @param tokenizerFile its tokenizer.bin, or null to look beside the checkpoint
+     */
+    public static LoadedModel openLlama2c(Path path, Path tokenizerFile, Device device, int threads) {
+        Llama2cSource source = new Llama2cSource(path, tokenizerFile);
+        Arena arena = Arena.ofShared();
+        Backend backend = null;
+        try {
+            Llama2cCheckpoint.Config c = source.checkpoint().config();
+            boolean q8 = source.checkpoint().version() == 2;
+            Map<String, TensorView> tensors = InMemoryModel.encode(source,
+                    (name, shape) -> shape.length > 1 && q8 && shape[0] % GgmlType.Q8_0.blockSize == 0 ? GgmlType.Q8_0 : GgmlType.F32,
+                    arena);
+            ModelConfig config = ModelConfig.llama(c.dim(), c.layers(), c.hiddenDim(), c.heads(), c.kvHeads(), c.vocabSize(),
+                    c.seqLen(), 1e-5f, 10000f);
+            backend = backendFor(device, threads);
+            LanguageModel model = LlamaModel.fromTensors(config, tensors, backend);
+            Tokenizer tokenizer = source.tokenizer();
+            return new LoadedModel(path, model, tokenizer, backend, arena, false, null);
+        } catch (RuntimeException e) {
+            closeQuietly(backend);
+            arena.close();
+            throw e;
+        } finally {
+            source.close();
         }
     }
 

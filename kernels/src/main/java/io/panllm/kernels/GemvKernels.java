@@ -1,0 +1,113 @@
+package io.panllm.kernels;
+
+import java.lang.foreign.Arena;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * Matrix-vector products for decoding one token: {@code y[rows] = W[rows][cols] · x[cols]}, W in
+ * a {@link WeightFormat} (GGUF block layout, as uploaded from the file), x and y float32.
+ * Launches go onto the caller's stream and can be captured into a {@link CudaGraph}.
+ */
+public final class GemvKernels implements AutoCloseable {
+    /** Threads per CTA at most; each thread takes chunks of 8 weights. */
+    static final int MAX_THREADS = 256;
+
+    /** How rows map to CTAs (see gemv.ptx); {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)} picks the faster. */
+    public enum Variant {
+        /** v1: one CTA per row. */
+        ONE_ROW_PER_CTA(1, ""),
+        /** v2: four rows per CTA sharing x; Q4_0 and Q8_0 only. */
+        FOUR_ROWS_PER_CTA(4, "_rows4");
+
+        final int rowsPerCta;
+        final String suffix;
+
+        Variant(int rowsPerCta, String suffix) {
+            this.rowsPerCta = rowsPerCta;
+            this.suffix = suffix;
+        }
+    }
+
+    private final CudaModule module;
+    private final Map<WeightFormat, Map<Variant, CudaKernel>> kernels = new EnumMap<>(WeightFormat.class);
+
+    /** Loads the GEMV module into the current context. */
+    public GemvKernels(CudaContext context) {
+        this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/gemv.ptx");
+        for (WeightFormat format : WeightFormat.values()) {
+            Map<Variant, CudaKernel> variants = new EnumMap<>(Variant.class);
+            for (Variant variant : Variant.values()) {
+                if (variant == Variant.ONE_ROW_PER_CTA || format != WeightFormat.F16) {
+                    variants.put(variant, module.kernel("gemv_" + format.name().toLowerCase() + variant.suffix));
+                }
+            }
+            kernels.put(format, variants);
+        }
+    }
+
+    /** Whether {@code format} has a kernel of {@code variant}. */
+    public boolean supports(WeightFormat format, Variant variant) {
+        return kernels.get(format).containsKey(variant);
+    }
+
+    /** The variant {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)} uses (the faster one measured, NOTES.md). */
+    public static Variant defaultVariant(WeightFormat format) {
+        return format == WeightFormat.F16 ? Variant.ONE_ROW_PER_CTA : Variant.FOUR_ROWS_PER_CTA;
+    }
+
+    /** The loaded kernel (for its register count and the like). */
+    public CudaKernel kernel(WeightFormat format, Variant variant) {
+        CudaKernel kernel = kernels.get(format).get(variant);
+        if (kernel == null) {
+            throw new IllegalArgumentException("no " + variant + " GEMV kernel for " + format);
+        }
+        return kernel;
+    }
+
+    /** Enqueues {@code y = W x} on {@code stream} with the default variant. */
+    public void gemv(CudaStream stream, WeightFormat format, DeviceBuffer weights, DeviceBuffer x, DeviceBuffer y,
+                     int rows, int cols) {
+        gemv(stream, format, defaultVariant(format), weights, x, y, rows, cols);
+    }
+
+    /** Enqueues {@code y = W x} on {@code stream} with the given variant. */
+    public void gemv(CudaStream stream, WeightFormat format, Variant variant, DeviceBuffer weights, DeviceBuffer x,
+                     DeviceBuffer y, int rows, int cols) {
+        gemv(stream, format, variant, MAX_THREADS, weights, x, y, rows, cols);
+    }
+
+    /** As above with at most {@code maxThreads} threads per CTA (a multiple of 32), for tuning. */
+    void gemv(CudaStream stream, WeightFormat format, Variant variant, int maxThreads, DeviceBuffer weights,
+              DeviceBuffer x, DeviceBuffer y, int rows, int cols) {
+        if (rows <= 0) {
+            throw new IllegalArgumentException("GEMV with " + rows + " rows");
+        }
+        requireBytes(weights, format.matrixBytes(rows, cols), "weights of " + rows + "x" + cols + " " + format);
+        requireBytes(x, 4L * cols, "x");
+        requireBytes(y, 4L * rows, "y");
+        CudaKernel kernel = kernel(format, variant);
+        try (Arena arena = Arena.ofConfined()) {
+            KernelArgs args = new KernelArgs(arena).pointer(weights).pointer(x).pointer(y).i32(rows).i32(cols);
+            kernel.launch(stream, shape(rows, cols, variant, maxThreads), args);
+        }
+    }
+
+    /** Enough threads that each takes one chunk of 8 weights, up to maxThreads; rows spread over CTAs. */
+    static LaunchShape shape(int rows, int cols, Variant variant, int maxThreads) {
+        int chunks = cols / 8;
+        int threads = Math.min(maxThreads, Math.max(32, (chunks + 31) / 32 * 32));
+        return LaunchShape.of((rows + variant.rowsPerCta - 1) / variant.rowsPerCta, threads);
+    }
+
+    static void requireBytes(DeviceBuffer buffer, long bytes, String what) {
+        if (buffer.byteSize() < bytes) {
+            throw new IllegalArgumentException(what + ": buffer of " + buffer.byteSize() + " bytes, needs " + bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        module.close();
+    }
+}
