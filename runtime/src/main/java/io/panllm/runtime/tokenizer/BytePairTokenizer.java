@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Byte-level BPE (GPT-2, Llama 3), as llama.cpp's llm_tokenizer_bpe: the pre-tokenizer cuts the
@@ -14,8 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * looked up by token-id pairs, and each word's tokens are cached, so long texts go fast.
  */
 final class BytePairTokenizer extends AbstractTokenizer {
-    /** Words cached before the cache starts over (bounds memory on endless distinct input). */
-    private static final int CACHE_LIMIT = 1 << 17;
     private static final int REMOVED = Integer.MIN_VALUE;
 
     private final PreTokenizer preTokenizer;
@@ -27,7 +24,7 @@ final class BytePairTokenizer extends AbstractTokenizer {
     private final int[] mergedTokens;
     /** Token of each byte value, -1 where the vocabulary lacks one. */
     private final int[] byteTokens = new int[256];
-    private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
+    private final WordCache wordCache = new WordCache();
 
     BytePairTokenizer(Vocabulary vocab) {
         super(vocab);
@@ -90,15 +87,7 @@ final class BytePairTokenizer extends AbstractTokenizer {
     @Override
     protected void encodeText(String text, boolean afterSpecial, TokenList out) {
         for (String word : preTokenizer.split(text)) {
-            int[] tokens = wordCache.get(word);
-            if (tokens == null) {
-                tokens = encodeWord(word);
-                if (wordCache.size() >= CACHE_LIMIT) {
-                    wordCache.clear();
-                }
-                wordCache.put(word, tokens);
-            }
-            out.addAll(tokens);
+            out.addAll(wordCache.tokens(word, this::encodeWord));
         }
     }
 
