@@ -111,8 +111,9 @@ final class VectorKernels {
         return q.and((byte) 0xF);
     }
 
+    /** x86 has no byte shift: shift 32-bit lanes, then mask each byte (llama.cpp's trick). */
     private static ByteVector highNibbles(ByteVector q) {
-        return q.lanewise(VectorOperators.LSHR, 4);
+        return q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF);
     }
 
     // ---- float types: L elements per step, scalar tail for short rows
@@ -189,16 +190,26 @@ final class VectorKernels {
     }
 
     private static float dotQ4_0(MemorySegment row, float[] x, int xOffset, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < n / 32; b++) {
-            long at = 18L * b;
-            int xb = xOffset + 32 * b;
-            ByteVector qs = load16(row, at + 2);
-            FloatVector sum = fmaBytes(lowNibbles(qs).sub((byte) 8), x, xb, FloatVector.zero(F));
-            sum = fmaBytes(highNibbles(qs).sub((byte) 8), x, xb + 16, sum);
-            acc = addScaled(acc, sum, fp16(row, at));
+        // Two blocks per step into two accumulators: the scaled adds of consecutive blocks do not wait on each other.
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int blocks = n / 32;
+        int b = 0;
+        for (; b + 1 < blocks; b += 2) {
+            acc0 = addScaled(acc0, q4_0BlockSum(row, 18L * b, x, xOffset + 32 * b), fp16(row, 18L * b));
+            acc1 = addScaled(acc1, q4_0BlockSum(row, 18L * (b + 1), x, xOffset + 32 * (b + 1)), fp16(row, 18L * (b + 1)));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < blocks) {
+            acc0 = addScaled(acc0, q4_0BlockSum(row, 18L * b, x, xOffset + 32 * b), fp16(row, 18L * b));
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** (q - 8) . x over the Q4_0 block at {@code at}, unscaled. */
+    private static FloatVector q4_0BlockSum(MemorySegment row, long at, float[] x, int xb) {
+        ByteVector qs = load16(row, at + 2);
+        FloatVector sum = fmaBytes(lowNibbles(qs).sub((byte) 8), x, xb, FloatVector.zero(F));
+        return fmaBytes(highNibbles(qs).sub((byte) 8), x, xb + 16, sum);
     }
 
     // Q4_1: sum d * q * x + m * x = d * (q . x) + m * sum(x)
