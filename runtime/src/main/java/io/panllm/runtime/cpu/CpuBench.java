@@ -90,10 +90,12 @@ public final class CpuBench {
                 for (int i = 0; i < prompt; i++) {
                     tokens[i] = (i * 7919 + 13) % vocab;
                 }
+                cpuStart = processCpuNanos();
                 start = System.nanoTime();
                 session.forward(tokens);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                System.out.printf(Locale.ROOT, "prompt: %d tokens in %.2f s, %.1f tokens/s%n", prompt, seconds, prompt / seconds);
+                System.out.printf(Locale.ROOT, "prompt: %d tokens in %.2f s, %.1f tokens/s (process CPU %.2f s)%n", prompt,
+                        seconds, prompt / seconds, (processCpuNanos() - cpuStart) / 1e9);
             }
         }
     }

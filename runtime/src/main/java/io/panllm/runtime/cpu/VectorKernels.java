@@ -41,17 +41,17 @@ final class VectorKernels {
     static RowKernel of(GgmlType type) {
         RowKernel scalar = ScalarKernels.of(type);
         return switch (type) {
-            case F32 -> new Kernel(scalar, VectorKernels::dotF32);
-            case F16 -> new Kernel(scalar, VectorKernels::dotF16);
-            case BF16 -> new Kernel(scalar, VectorKernels::dotBf16);
-            case Q8_0 -> new Kernel(scalar, VectorKernels::dotQ8_0);
-            case Q4_0 -> new Kernel(scalar, VectorKernels::dotQ4_0);
-            case Q4_1 -> new Kernel(scalar, VectorKernels::dotQ4_1);
-            case IQ4_NL -> new Kernel(scalar, VectorKernels::dotIq4Nl);
-            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K);
-            case Q6_K -> new Kernel(scalar, VectorKernels::dotQ6_K);
-            case NF4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, NF4_TABLE)) : scalar;
-            case FP4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, FP4_TABLE)) : scalar;
+            case F32 -> new Kernel(scalar, VectorKernels::dotF32, VectorKernels::decodeF32);
+            case F16 -> new Kernel(scalar, VectorKernels::dotF16, VectorKernels::decodeF16);
+            case BF16 -> new Kernel(scalar, VectorKernels::dotBf16, VectorKernels::decodeBf16);
+            case Q8_0 -> new Kernel(scalar, VectorKernels::dotQ8_0, VectorKernels::decodeQ8_0);
+            case Q4_0 -> new Kernel(scalar, VectorKernels::dotQ4_0, VectorKernels::decodeQ4_0);
+            case Q4_1 -> new Kernel(scalar, VectorKernels::dotQ4_1, null);
+            case IQ4_NL -> new Kernel(scalar, VectorKernels::dotIq4Nl, null);
+            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K, null);
+            case Q6_K -> new Kernel(scalar, VectorKernels::dotQ6_K, null);
+            case NF4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, NF4_TABLE), null) : scalar;
+            case FP4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, FP4_TABLE), null) : scalar;
             default -> scalar;
         };
     }
@@ -61,7 +61,13 @@ final class VectorKernels {
         float dot(MemorySegment row, float[] x, int xOffset, int n);
     }
 
-    private record Kernel(RowKernel scalar, Dot vectorDot) implements RowKernel {
+    @FunctionalInterface
+    interface Decode {
+        void decode(MemorySegment row, float[] out, int outOffset, int n);
+    }
+
+    /** A type's vector dot, and its vector row decoder if it has one (else the scalar one decodes). */
+    private record Kernel(RowKernel scalar, Dot vectorDot, Decode vectorDecode) implements RowKernel {
         @Override
         public GgmlType type() {
             return scalar.type();
@@ -74,7 +80,16 @@ final class VectorKernels {
 
         @Override
         public void dequantize(MemorySegment row, float[] out, int outOffset, int n) {
-            scalar.dequantize(row, out, outOffset, n);
+            if (vectorDecode != null) {
+                vectorDecode.decode(row, out, outOffset, n);
+            } else {
+                scalar.dequantize(row, out, outOffset, n);
+            }
+        }
+
+        @Override
+        public boolean decodesFast() {
+            return vectorDecode != null;
         }
     }
 
@@ -114,6 +129,60 @@ final class VectorKernels {
     /** x86 has no byte shift: shift 32-bit lanes, then mask each byte (llama.cpp's trick). */
     private static ByteVector highNibbles(ByteVector q) {
         return q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF);
+    }
+
+    /** Stores the 16 signed bytes of q, as floats times scale, at out[o .. o + 16). */
+    private static void storeBytes(ByteVector q, float scale, float[] out, int o) {
+        for (int part = 0; part < 16 / L; part++) {
+            ((FloatVector) q.convertShape(VectorOperators.B2F, F, part)).mul(scale).intoArray(out, o + part * L);
+        }
+    }
+
+    // ---- row decoders for batches (decode once, dot with every activation vector)
+
+    private static void decodeF32(MemorySegment row, float[] out, int outOffset, int n) {
+        MemorySegment.copy(row, BlockBytes.FLOAT_LE, 0, out, outOffset, n);
+    }
+
+    private static void decodeF16(MemorySegment row, float[] out, int outOffset, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            halfToFloat(ShortVector.fromMemorySegment(S, row, 2L * i, LE)).intoArray(out, outOffset + i);
+        }
+        for (; i < n; i++) {
+            out[outOffset + i] = fp16(row, 2L * i);
+        }
+    }
+
+    private static void decodeBf16(MemorySegment row, float[] out, int outOffset, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            ShortVector halves = ShortVector.fromMemorySegment(S, row, 2L * i, LE);
+            ((IntVector) halves.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats().intoArray(out, outOffset + i);
+        }
+        for (; i < n; i++) {
+            out[outOffset + i] = bf16(row, 2L * i);
+        }
+    }
+
+    private static void decodeQ8_0(MemorySegment row, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long at = 34L * b;
+            float d = fp16(row, at);
+            storeBytes(load16(row, at + 2), d, out, outOffset + 32 * b);
+            storeBytes(load16(row, at + 18), d, out, outOffset + 32 * b + 16);
+        }
+    }
+
+    private static void decodeQ4_0(MemorySegment row, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long at = 18L * b;
+            float d = fp16(row, at);
+            ByteVector qs = load16(row, at + 2);
+            storeBytes(lowNibbles(qs).sub((byte) 8), d, out, outOffset + 32 * b);
+            storeBytes(highNibbles(qs).sub((byte) 8), d, out, outOffset + 32 * b + 16);
+        }
     }
 
     // ---- float types: L elements per step, scalar tail for short rows
