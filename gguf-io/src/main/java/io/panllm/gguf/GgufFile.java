@@ -186,6 +186,19 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /** Parses GGUF bytes held in memory (tests, fuzzing, data received over a pipe). */
+    public static GgufFile fromBytes(byte[] bytes, String name) {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment copy = arena.allocate(Math.max(1, bytes.length), 64).asSlice(0, bytes.length);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, copy, 0, bytes.length);
+            return new GgufFile(Path.of(name), arena, copy);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     public Path path() {
         return path;
     }

@@ -24,10 +24,12 @@ class GgufFileTest {
             assertThat(embd.shape()).containsExactly(8, 32000);
             assertThat(f.tensorData(embd).byteSize()).isEqualTo(embd.type().byteSize(8 * 32000));
             assertThat(f.tensors()).allSatisfy(t -> assertThat(t.type()).isIn(GgmlType.F32, GgmlType.F16));
-            for (GgufTensorInfo t : f.tensors()) {
-                System.out.println(t + " @" + t.offset());
-            }
-            m.keys().forEach(k -> System.out.println(k + " = " + m.get(k)));
+            assertThat(f.tensors()).extracting(GgufTensorInfo::name).startsWith("token_embd.weight", "blk.0.attn_q.weight")
+                    .endsWith("output_norm.weight", "output.weight").hasSize(12);
+            assertThat(f.tensor("blk.0.ffn_down.weight").shape()).containsExactly(32, 8);
+            assertThat(m.getFloat("llama.attention.layer_norm_rms_epsilon")).isEqualTo(1e-5f);
+            assertThat(f.alignment()).isEqualTo(32);
+            assertThat(f.dataOffset() % 32).isZero();
         }
     }
 }
