@@ -4,7 +4,9 @@ import static io.panllm.runtime.cpu.BlockBytes.bf16;
 import static io.panllm.runtime.cpu.BlockBytes.f32;
 import static io.panllm.runtime.cpu.BlockBytes.fp16;
 import static io.panllm.runtime.cpu.BlockBytes.i8;
+import static io.panllm.runtime.cpu.BlockBytes.u8;
 
+import io.panllm.tensor.Bnb4bit;
 import io.panllm.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -19,10 +21,11 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dot products with the Java Vector API, one kernel per type, computing on the blocks as stored:
- * quantized codes are widened to floats a vector at a time and multiplied into the activations,
- * the block scale applied once per block (llama3.java's approach). Row decoding (used for the
- * embedding and small vectors) is the scalar decoder's.
+ * Dot products with the Java Vector API, one kernel per type, computing on the blocks as stored
+ * (layouts: see {@link GgmlType}): quantized codes are widened to floats a vector at a time and
+ * multiplied into the activations, the block scale applied once per block (llama3.java's
+ * approach). The hot types also decode whole rows with vectors (for batches); the others decode
+ * with the codec.
  *
  * <p>Works for any float vector length up to 16 lanes: 16 quantized bytes widen to 16 / L float
  * vectors.
@@ -296,7 +299,9 @@ final class VectorKernels {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    private static final ByteVector IQ4_NL_TABLE = ByteVector.fromArray(B16, FourBitTables.IQ4_NL, 0);
+    /** llama.cpp's kvalues_iq4nl (the codec holds the same table; a test checks they agree). */
+    static final byte[] IQ4_NL_VALUES = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    private static final ByteVector IQ4_NL_TABLE = ByteVector.fromArray(B16, IQ4_NL_VALUES, 0);
 
     private static float dotIq4Nl(MemorySegment row, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
@@ -329,16 +334,39 @@ final class VectorKernels {
                 FloatVector high = fmaBytes(highNibbles(first), x, xc + 32, FloatVector.zero(F));
                 high = fmaBytes(highNibbles(second), x, xc + 48, high);
                 int sub = 2 * chunk;
-                acc = addScaled(acc, low, d * ScalarKernels.q4kScale(row, scales, sub));
-                acc = addScaled(acc, sum32(x, xc), -dmin * ScalarKernels.q4kMin(row, scales, sub));
-                acc = addScaled(acc, high, d * ScalarKernels.q4kScale(row, scales, sub + 1));
-                acc = addScaled(acc, sum32(x, xc + 32), -dmin * ScalarKernels.q4kMin(row, scales, sub + 1));
+                acc = addScaled(acc, low, d * q4kScale(row, scales, sub));
+                acc = addScaled(acc, sum32(x, xc), -dmin * q4kMin(row, scales, sub));
+                acc = addScaled(acc, high, d * q4kScale(row, scales, sub + 1));
+                acc = addScaled(acc, sum32(x, xc + 32), -dmin * q4kMin(row, scales, sub + 1));
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    // Q6_K, as ScalarKernels.decodeQ6_K, 16 values of l at a time (one scale each).
+    /**
+     * The 6-bit scale of Q4_K sub-block j (ggml's get_scale_min_k4): sub-blocks 0-3 keep theirs in
+     * the low 6 bits of scales[j]; 4-7 in the low nibble of scales[j + 4] plus the top 2 bits of
+     * scales[j - 4].
+     */
+    private static int q4kScale(MemorySegment row, long scales, int j) {
+        if (j < 4) {
+            return u8(row, scales + j) & 63;
+        }
+        return (u8(row, scales + j + 4) & 0xF) | ((u8(row, scales + j - 4) >>> 6) << 4);
+    }
+
+    /** The 6-bit min of Q4_K sub-block j: scales[j + 4] low 6 bits, or the high nibble of scales[j + 4] plus the top bits of scales[j]. */
+    private static int q4kMin(MemorySegment row, long scales, int j) {
+        if (j < 4) {
+            return u8(row, scales + j + 4) & 63;
+        }
+        return (u8(row, scales + j + 4) >>> 4) | ((u8(row, scales + j) >>> 6) << 4);
+    }
+
+    // Q6_K: ql[128], qh[64], scales[16] int8, d. Two halves of 128 elements; in a half, element
+    // l + 32 * k (k = 0..3, l = 0..31) takes its low 4 bits from ql[l + 32 * (k & 1)] (low nibble
+    // for k < 2, high for k >= 2) and its top 2 bits from bits 2k..2k+1 of qh[l]; 16 elements share
+    // a scale. x = d * scale * (q - 32). Here 16 values of l at a time (one scale each).
     private static float dotQ6_K(MemorySegment row, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
@@ -375,8 +403,8 @@ final class VectorKernels {
     // of byte j. The codes index a 16-float table held in one vector; the interleaved activations
     // are gathered as evens and odds.
 
-    private static final FloatVector NF4_TABLE = L == 16 ? FloatVector.fromArray(F, FourBitTables.NF4, 0) : null;
-    private static final FloatVector FP4_TABLE = L == 16 ? FloatVector.fromArray(F, FourBitTables.FP4, 0) : null;
+    private static final FloatVector NF4_TABLE = L == 16 ? FloatVector.fromArray(F, Bnb4bit.QuantType.NF4.table(), 0) : null;
+    private static final FloatVector FP4_TABLE = L == 16 ? FloatVector.fromArray(F, Bnb4bit.QuantType.FP4.table(), 0) : null;
     private static final int[] EVENS = new int[16];
     private static final int[] ODDS = new int[16];
 
