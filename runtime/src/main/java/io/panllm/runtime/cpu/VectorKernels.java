@@ -4,7 +4,9 @@ import static io.panllm.runtime.cpu.BlockBytes.bf16;
 import static io.panllm.runtime.cpu.BlockBytes.f32;
 import static io.panllm.runtime.cpu.BlockBytes.fp16;
 import static io.panllm.runtime.cpu.BlockBytes.i8;
+import static io.panllm.runtime.cpu.BlockBytes.u8;
 
+import io.panllm.tensor.Bnb4bit;
 import io.panllm.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -19,10 +21,11 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dot products with the Java Vector API, one kernel per type, computing on the blocks as stored:
- * quantized codes are widened to floats a vector at a time and multiplied into the activations,
- * the block scale applied once per block (llama3.java's approach). Row decoding (used for the
- * embedding and small vectors) is the scalar decoder's.
+ * Dot products with the Java Vector API, one kernel per type, computing on the blocks as stored
+ * (layouts: see {@link GgmlType}): quantized codes are widened to floats a vector at a time and
+ * multiplied into the activations, the block scale applied once per block (llama3.java's
+ * approach). The hot types also decode whole rows with vectors (for batches); the others decode
+ * with the codec.
  *
  * <p>Works for any float vector length up to 16 lanes: 16 quantized bytes widen to 16 / L float
  * vectors.
@@ -41,17 +44,17 @@ final class VectorKernels {
     static RowKernel of(GgmlType type) {
         RowKernel scalar = ScalarKernels.of(type);
         return switch (type) {
-            case F32 -> new Kernel(scalar, VectorKernels::dotF32);
-            case F16 -> new Kernel(scalar, VectorKernels::dotF16);
-            case BF16 -> new Kernel(scalar, VectorKernels::dotBf16);
-            case Q8_0 -> new Kernel(scalar, VectorKernels::dotQ8_0);
-            case Q4_0 -> new Kernel(scalar, VectorKernels::dotQ4_0);
-            case Q4_1 -> new Kernel(scalar, VectorKernels::dotQ4_1);
-            case IQ4_NL -> new Kernel(scalar, VectorKernels::dotIq4Nl);
-            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K);
-            case Q6_K -> new Kernel(scalar, VectorKernels::dotQ6_K);
-            case NF4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, NF4_TABLE)) : scalar;
-            case FP4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, FP4_TABLE)) : scalar;
+            case F32 -> new Kernel(scalar, VectorKernels::dotF32, VectorKernels::decodeF32);
+            case F16 -> new Kernel(scalar, VectorKernels::dotF16, VectorKernels::decodeF16);
+            case BF16 -> new Kernel(scalar, VectorKernels::dotBf16, VectorKernels::decodeBf16);
+            case Q8_0 -> new Kernel(scalar, VectorKernels::dotQ8_0, VectorKernels::decodeQ8_0);
+            case Q4_0 -> new Kernel(scalar, VectorKernels::dotQ4_0, VectorKernels::decodeQ4_0);
+            case Q4_1 -> new Kernel(scalar, VectorKernels::dotQ4_1, null);
+            case IQ4_NL -> new Kernel(scalar, VectorKernels::dotIq4Nl, null);
+            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K, null);
+            case Q6_K -> new Kernel(scalar, VectorKernels::dotQ6_K, null);
+            case NF4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, NF4_TABLE), null) : scalar;
+            case FP4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, FP4_TABLE), null) : scalar;
             default -> scalar;
         };
     }
@@ -61,7 +64,13 @@ final class VectorKernels {
         float dot(MemorySegment row, float[] x, int xOffset, int n);
     }
 
-    private record Kernel(RowKernel scalar, Dot vectorDot) implements RowKernel {
+    @FunctionalInterface
+    interface Decode {
+        void decode(MemorySegment row, float[] out, int outOffset, int n);
+    }
+
+    /** A type's vector dot, and its vector row decoder if it has one (else the scalar one decodes). */
+    private record Kernel(RowKernel scalar, Dot vectorDot, Decode vectorDecode) implements RowKernel {
         @Override
         public GgmlType type() {
             return scalar.type();
@@ -74,7 +83,16 @@ final class VectorKernels {
 
         @Override
         public void dequantize(MemorySegment row, float[] out, int outOffset, int n) {
-            scalar.dequantize(row, out, outOffset, n);
+            if (vectorDecode != null) {
+                vectorDecode.decode(row, out, outOffset, n);
+            } else {
+                scalar.dequantize(row, out, outOffset, n);
+            }
+        }
+
+        @Override
+        public boolean decodesFast() {
+            return vectorDecode != null;
         }
     }
 
@@ -111,8 +129,63 @@ final class VectorKernels {
         return q.and((byte) 0xF);
     }
 
+    /** x86 has no byte shift: shift 32-bit lanes, then mask each byte (llama.cpp's trick). */
     private static ByteVector highNibbles(ByteVector q) {
-        return q.lanewise(VectorOperators.LSHR, 4);
+        return q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF);
+    }
+
+    /** Stores the 16 signed bytes of q, as floats times scale, at out[o .. o + 16). */
+    private static void storeBytes(ByteVector q, float scale, float[] out, int o) {
+        for (int part = 0; part < 16 / L; part++) {
+            ((FloatVector) q.convertShape(VectorOperators.B2F, F, part)).mul(scale).intoArray(out, o + part * L);
+        }
+    }
+
+    // ---- row decoders for batches (decode once, dot with every activation vector)
+
+    private static void decodeF32(MemorySegment row, float[] out, int outOffset, int n) {
+        MemorySegment.copy(row, BlockBytes.FLOAT_LE, 0, out, outOffset, n);
+    }
+
+    private static void decodeF16(MemorySegment row, float[] out, int outOffset, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            halfToFloat(ShortVector.fromMemorySegment(S, row, 2L * i, LE)).intoArray(out, outOffset + i);
+        }
+        for (; i < n; i++) {
+            out[outOffset + i] = fp16(row, 2L * i);
+        }
+    }
+
+    private static void decodeBf16(MemorySegment row, float[] out, int outOffset, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            ShortVector halves = ShortVector.fromMemorySegment(S, row, 2L * i, LE);
+            ((IntVector) halves.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats().intoArray(out, outOffset + i);
+        }
+        for (; i < n; i++) {
+            out[outOffset + i] = bf16(row, 2L * i);
+        }
+    }
+
+    private static void decodeQ8_0(MemorySegment row, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long at = 34L * b;
+            float d = fp16(row, at);
+            storeBytes(load16(row, at + 2), d, out, outOffset + 32 * b);
+            storeBytes(load16(row, at + 18), d, out, outOffset + 32 * b + 16);
+        }
+    }
+
+    private static void decodeQ4_0(MemorySegment row, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long at = 18L * b;
+            float d = fp16(row, at);
+            ByteVector qs = load16(row, at + 2);
+            storeBytes(lowNibbles(qs).sub((byte) 8), d, out, outOffset + 32 * b);
+            storeBytes(highNibbles(qs).sub((byte) 8), d, out, outOffset + 32 * b + 16);
+        }
     }
 
     // ---- float types: L elements per step, scalar tail for short rows
@@ -189,16 +262,26 @@ final class VectorKernels {
     }
 
     private static float dotQ4_0(MemorySegment row, float[] x, int xOffset, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < n / 32; b++) {
-            long at = 18L * b;
-            int xb = xOffset + 32 * b;
-            ByteVector qs = load16(row, at + 2);
-            FloatVector sum = fmaBytes(lowNibbles(qs).sub((byte) 8), x, xb, FloatVector.zero(F));
-            sum = fmaBytes(highNibbles(qs).sub((byte) 8), x, xb + 16, sum);
-            acc = addScaled(acc, sum, fp16(row, at));
+        // Two blocks per step into two accumulators: the scaled adds of consecutive blocks do not wait on each other.
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int blocks = n / 32;
+        int b = 0;
+        for (; b + 1 < blocks; b += 2) {
+            acc0 = addScaled(acc0, q4_0BlockSum(row, 18L * b, x, xOffset + 32 * b), fp16(row, 18L * b));
+            acc1 = addScaled(acc1, q4_0BlockSum(row, 18L * (b + 1), x, xOffset + 32 * (b + 1)), fp16(row, 18L * (b + 1)));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < blocks) {
+            acc0 = addScaled(acc0, q4_0BlockSum(row, 18L * b, x, xOffset + 32 * b), fp16(row, 18L * b));
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** (q - 8) . x over the Q4_0 block at {@code at}, unscaled. */
+    private static FloatVector q4_0BlockSum(MemorySegment row, long at, float[] x, int xb) {
+        ByteVector qs = load16(row, at + 2);
+        FloatVector sum = fmaBytes(lowNibbles(qs).sub((byte) 8), x, xb, FloatVector.zero(F));
+        return fmaBytes(highNibbles(qs).sub((byte) 8), x, xb + 16, sum);
     }
 
     // Q4_1: sum d * q * x + m * x = d * (q . x) + m * sum(x)
@@ -216,7 +299,9 @@ final class VectorKernels {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    private static final ByteVector IQ4_NL_TABLE = ByteVector.fromArray(B16, FourBitTables.IQ4_NL, 0);
+    /** llama.cpp's kvalues_iq4nl (the codec holds the same table; a test checks they agree). */
+    static final byte[] IQ4_NL_VALUES = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    private static final ByteVector IQ4_NL_TABLE = ByteVector.fromArray(B16, IQ4_NL_VALUES, 0);
 
     private static float dotIq4Nl(MemorySegment row, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
@@ -249,16 +334,39 @@ final class VectorKernels {
                 FloatVector high = fmaBytes(highNibbles(first), x, xc + 32, FloatVector.zero(F));
                 high = fmaBytes(highNibbles(second), x, xc + 48, high);
                 int sub = 2 * chunk;
-                acc = addScaled(acc, low, d * ScalarKernels.q4kScale(row, scales, sub));
-                acc = addScaled(acc, sum32(x, xc), -dmin * ScalarKernels.q4kMin(row, scales, sub));
-                acc = addScaled(acc, high, d * ScalarKernels.q4kScale(row, scales, sub + 1));
-                acc = addScaled(acc, sum32(x, xc + 32), -dmin * ScalarKernels.q4kMin(row, scales, sub + 1));
+                acc = addScaled(acc, low, d * q4kScale(row, scales, sub));
+                acc = addScaled(acc, sum32(x, xc), -dmin * q4kMin(row, scales, sub));
+                acc = addScaled(acc, high, d * q4kScale(row, scales, sub + 1));
+                acc = addScaled(acc, sum32(x, xc + 32), -dmin * q4kMin(row, scales, sub + 1));
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    // Q6_K, as ScalarKernels.decodeQ6_K, 16 values of l at a time (one scale each).
+    /**
+     * The 6-bit scale of Q4_K sub-block j (ggml's get_scale_min_k4): sub-blocks 0-3 keep theirs in
+     * the low 6 bits of scales[j]; 4-7 in the low nibble of scales[j + 4] plus the top 2 bits of
+     * scales[j - 4].
+     */
+    private static int q4kScale(MemorySegment row, long scales, int j) {
+        if (j < 4) {
+            return u8(row, scales + j) & 63;
+        }
+        return (u8(row, scales + j + 4) & 0xF) | ((u8(row, scales + j - 4) >>> 6) << 4);
+    }
+
+    /** The 6-bit min of Q4_K sub-block j: scales[j + 4] low 6 bits, or the high nibble of scales[j + 4] plus the top bits of scales[j]. */
+    private static int q4kMin(MemorySegment row, long scales, int j) {
+        if (j < 4) {
+            return u8(row, scales + j + 4) & 63;
+        }
+        return (u8(row, scales + j + 4) >>> 4) | ((u8(row, scales + j) >>> 6) << 4);
+    }
+
+    // Q6_K: ql[128], qh[64], scales[16] int8, d. Two halves of 128 elements; in a half, element
+    // l + 32 * k (k = 0..3, l = 0..31) takes its low 4 bits from ql[l + 32 * (k & 1)] (low nibble
+    // for k < 2, high for k >= 2) and its top 2 bits from bits 2k..2k+1 of qh[l]; 16 elements share
+    // a scale. x = d * scale * (q - 32). Here 16 values of l at a time (one scale each).
     private static float dotQ6_K(MemorySegment row, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
@@ -295,8 +403,8 @@ final class VectorKernels {
     // of byte j. The codes index a 16-float table held in one vector; the interleaved activations
     // are gathered as evens and odds.
 
-    private static final FloatVector NF4_TABLE = L == 16 ? FloatVector.fromArray(F, FourBitTables.NF4, 0) : null;
-    private static final FloatVector FP4_TABLE = L == 16 ? FloatVector.fromArray(F, FourBitTables.FP4, 0) : null;
+    private static final FloatVector NF4_TABLE = L == 16 ? FloatVector.fromArray(F, Bnb4bit.QuantType.NF4.table(), 0) : null;
+    private static final FloatVector FP4_TABLE = L == 16 ? FloatVector.fromArray(F, Bnb4bit.QuantType.FP4.table(), 0) : null;
     private static final int[] EVENS = new int[16];
     private static final int[] ODDS = new int[16];
 
