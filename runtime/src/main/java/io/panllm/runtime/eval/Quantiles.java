@@ -63,7 +63,7 @@ public record Quantiles(double min, double max, double median, double[] values) 
     }
 
     /** {"min": .., "p0.1": .., "p1": .., ..., "median": .., ..., "p99.9": .., "max": ..} */
-    Map<String, Object> toMap() {
+    public Map<String, Object> toMap() {
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("min", min);
         for (int i = 0; i < FRACTIONS.length; i++) {
