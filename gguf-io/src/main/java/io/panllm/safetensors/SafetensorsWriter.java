@@ -181,6 +181,10 @@ public final class SafetensorsWriter {
             }
             json.writeEndObject();
         }
+        if (bytes.size() > SafetensorsFile.MAX_HEADER_BYTES - 8) {
+            throw new SafetensorsException("header of " + bytes.size() + " bytes is above the "
+                    + SafetensorsFile.MAX_HEADER_BYTES + " bytes readers accept");
+        }
         int padding = (8 - bytes.size() % 8) % 8;
         bytes.write(" ".repeat(padding).getBytes(StandardCharsets.US_ASCII));
         return bytes.toByteArray();
