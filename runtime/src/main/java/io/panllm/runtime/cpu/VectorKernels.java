@@ -35,6 +35,7 @@ final class VectorKernels {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final int L = F.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -346,20 +347,18 @@ final class VectorKernels {
             FloatVector xSumLow = low;
             FloatVector xSumHigh = low;
             int xc = xb + 64 * chunk;
-            for (int half = 0; half < 2; half++) {
-                ByteVector q = ByteVector.fromMemorySegment(B16, row, at + 16 + 32 * chunk + 16 * half, LE);
-                ByteVector lowCodes = q.and((byte) 0xF);
-                ByteVector highCodes = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                        .and((byte) 0xF);
-                for (int part = 0; part < 16 / L; part++) {
-                    int i = xc + 16 * half + part * L;
-                    FloatVector xLow = FloatVector.fromArray(F, x, i);
-                    FloatVector xHigh = FloatVector.fromArray(F, x, i + 32);
-                    low = ((FloatVector) lowCodes.convertShape(VectorOperators.B2F, F, part)).fma(xLow, low);
-                    high = ((FloatVector) highCodes.convertShape(VectorOperators.B2F, F, part)).fma(xHigh, high);
-                    xSumLow = xSumLow.add(xLow);
-                    xSumHigh = xSumHigh.add(xHigh);
-                }
+            ByteVector q = ByteVector.fromMemorySegment(B32, row, at + 16 + 32 * chunk, LE);
+            ByteVector lowCodes = q.and((byte) 0xF);
+            ByteVector highCodes = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0xF);
+            for (int part = 0; part < 32 / L; part++) {
+                int i = xc + part * L;
+                FloatVector xLow = FloatVector.fromArray(F, x, i);
+                FloatVector xHigh = FloatVector.fromArray(F, x, i + 32);
+                low = ((FloatVector) lowCodes.convertShape(VectorOperators.B2F, F, part)).fma(xLow, low);
+                high = ((FloatVector) highCodes.convertShape(VectorOperators.B2F, F, part)).fma(xHigh, high);
+                xSumLow = xSumLow.add(xLow);
+                xSumHigh = xSumHigh.add(xHigh);
             }
             acc = low.mul(d * (lowScaleMin & 63)).add(acc);
             acc = xSumLow.mul(-dmin * (lowScaleMin >>> 8)).add(acc);
