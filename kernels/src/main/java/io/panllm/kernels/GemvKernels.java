@@ -93,10 +93,15 @@ public final class GemvKernels implements AutoCloseable {
         }
     }
 
-    /** Enough threads that each takes one chunk of 8 weights, up to maxThreads; rows spread over CTAs. */
+    /**
+     * Threads per CTA: v1 gives each thread one chunk of 8 weights (up to maxThreads); v2 gives each
+     * thread about four chunks, between 128 and maxThreads threads (measured on the H100: 128 threads
+     * for 2048 and 4096 columns beat 256 by up to 30%, 256 win from 8192 columns on; NOTES.md).
+     */
     static LaunchShape shape(int rows, int cols, Variant variant, int maxThreads) {
         int chunks = cols / 8;
-        int threads = Math.min(maxThreads, Math.max(32, (chunks + 31) / 32 * 32));
+        int wanted = variant == Variant.ONE_ROW_PER_CTA ? chunks : Math.max(128, chunks / 4);
+        int threads = Math.min(maxThreads, Math.max(32, (wanted + 31) / 32 * 32));
         return LaunchShape.of((rows + variant.rowsPerCta - 1) / variant.rowsPerCta, threads);
     }
 

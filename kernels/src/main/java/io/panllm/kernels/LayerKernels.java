@@ -27,14 +27,19 @@ public final class LayerKernels implements AutoCloseable {
         this.maxBlocks = context.device().multiprocessors() * 8;
     }
 
-    /** {@code out[r] = x[r] / rms(x[r]) * weight} for each of {@code rows} rows of {@code n}. */
+    /** {@code out[r] = x[r] / rms(x[r]) * weight} for each of {@code rows} rows of {@code n} (a multiple of 4). */
     public void rmsNorm(CudaStream stream, DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int rows, int n,
                         float eps) {
+        if (n <= 0 || n % 4 != 0) {
+            throw new IllegalArgumentException("RMSNorm rows need a positive multiple of 4 elements, got " + n);
+        }
         GemvKernels.requireBytes(x, 4L * rows * n, "rmsNorm x");
         GemvKernels.requireBytes(out, 4L * rows * n, "rmsNorm out");
         GemvKernels.requireBytes(weight, 4L * n, "rmsNorm weight");
         try (Arena arena = Arena.ofConfined()) {
-            rmsNorm.launch(stream, LaunchShape.of(rows, THREADS),
+            // one float4 per thread and pass where the row allows it
+            int threads = Math.min(1024, Math.max(32, (n / 4 + 31) / 32 * 32));
+            rmsNorm.launch(stream, LaunchShape.of(rows, threads),
                     new KernelArgs(arena).pointer(out).pointer(x).pointer(weight).i32(n).f32(eps));
         }
     }
