@@ -123,11 +123,9 @@ public final class DeviceCheck {
                     }
                 }
             }
-            // tuning: CTAs of at most 128 threads for the four-row kernels (the default picks 128 or 256 by cols)
-            for (WeightFormat format : List.of(WeightFormat.Q4_0, WeightFormat.Q8_0)) {
-                for (int[] shape : shapes) {
-                    timings.add(bench.gemv(format, GemvKernels.Variant.FOUR_ROWS_PER_CTA, 128, shape[0], shape[1]));
-                }
+            // tuning: v3 with CTAs of at most 64 threads (the default picks 128 to 256 by cols)
+            for (int[] shape : shapes) {
+                timings.add(bench.gemv(WeightFormat.Q4_0, GemvKernels.Variant.FOUR_ROWS_HALF_BLOCKS, 64, shape[0], shape[1]));
             }
             timings.addAll(layerTimings(context, checks, bench));
             System.out.println();

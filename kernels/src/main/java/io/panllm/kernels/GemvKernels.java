@@ -3,6 +3,7 @@ package io.panllm.kernels;
 import java.lang.foreign.Arena;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Matrix-vector products for decoding one token: {@code y[rows] = W[rows][cols] · x[cols]}, W in
@@ -15,17 +16,23 @@ public final class GemvKernels implements AutoCloseable {
 
     /** How rows map to CTAs (see gemv.ptx); {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)} picks the faster. */
     public enum Variant {
-        /** v1: one CTA per row. */
-        ONE_ROW_PER_CTA(1, ""),
-        /** v2: four rows per CTA sharing x; Q4_0 and Q8_0 only. */
-        FOUR_ROWS_PER_CTA(4, "_rows4");
+        /** v1: one CTA per row, 8 weights per chunk; every format. */
+        ONE_ROW_PER_CTA(1, 8, "", WeightFormat.Q4_0, WeightFormat.Q8_0, WeightFormat.F16),
+        /** v2: four rows per CTA sharing x, 8 weights per chunk; Q4_0 and Q8_0. */
+        FOUR_ROWS_PER_CTA(4, 8, "_rows4", WeightFormat.Q4_0, WeightFormat.Q8_0),
+        /** v3: as v2 with 16 weights (half a block) per chunk and no function calls; Q4_0. */
+        FOUR_ROWS_HALF_BLOCKS(4, 16, "_rows4_half_blocks", WeightFormat.Q4_0);
 
         final int rowsPerCta;
+        final int weightsPerChunk;
         final String suffix;
+        final Set<WeightFormat> formats;
 
-        Variant(int rowsPerCta, String suffix) {
+        Variant(int rowsPerCta, int weightsPerChunk, String suffix, WeightFormat... formats) {
             this.rowsPerCta = rowsPerCta;
+            this.weightsPerChunk = weightsPerChunk;
             this.suffix = suffix;
+            this.formats = Set.of(formats);
         }
     }
 
@@ -38,7 +45,7 @@ public final class GemvKernels implements AutoCloseable {
         for (WeightFormat format : WeightFormat.values()) {
             Map<Variant, CudaKernel> variants = new EnumMap<>(Variant.class);
             for (Variant variant : Variant.values()) {
-                if (variant == Variant.ONE_ROW_PER_CTA || format != WeightFormat.F16) {
+                if (variant.formats.contains(format)) {
                     variants.put(variant, module.kernel("gemv_" + format.name().toLowerCase() + variant.suffix));
                 }
             }
@@ -99,7 +106,7 @@ public final class GemvKernels implements AutoCloseable {
      * for 2048 and 4096 columns beat 256 by up to 30%, 256 win from 8192 columns on; NOTES.md).
      */
     static LaunchShape shape(int rows, int cols, Variant variant, int maxThreads) {
-        int chunks = cols / 8;
+        int chunks = cols / variant.weightsPerChunk;
         int wanted = variant == Variant.ONE_ROW_PER_CTA ? chunks : Math.max(128, chunks / 4);
         int threads = Math.min(maxThreads, Math.max(32, (wanted + 31) / 32 * 32));
         return LaunchShape.of((rows + variant.rowsPerCta - 1) / variant.rowsPerCta, threads);

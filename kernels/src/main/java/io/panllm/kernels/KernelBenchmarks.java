@@ -102,7 +102,11 @@ public final class KernelBenchmarks implements AutoCloseable {
                 };
                 double error = KernelChecks.relativeError(result.toArray(ValueLayout.JAVA_FLOAT), expected);
                 long bytes = matrixBytes + 4L * cols + 4L * rows;
-                String name = "gemv " + format + (variant == GemvKernels.Variant.ONE_ROW_PER_CTA ? " v1 row/CTA" : " v2 4 rows/CTA")
+                String name = "gemv " + format + switch (variant) {
+                    case ONE_ROW_PER_CTA -> " v1 row/CTA";
+                    case FOUR_ROWS_PER_CTA -> " v2 4 rows/CTA";
+                    case FOUR_ROWS_HALF_BLOCKS -> " v3 4 rows/CTA, half blocks";
+                }
                         + (maxThreads == GemvKernels.MAX_THREADS ? "" : " " + maxThreads + " thr");
                 return new Timing(name, rows + "x" + cols, bytes, graphMicros, streamMicros, error);
             } finally {
