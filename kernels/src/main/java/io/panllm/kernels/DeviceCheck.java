@@ -123,10 +123,6 @@ public final class DeviceCheck {
                     }
                 }
             }
-            // tuning: v3 with CTAs of at most 64 threads (the default picks 128 to 256 by cols)
-            for (int[] shape : shapes) {
-                timings.add(bench.gemv(WeightFormat.Q4_0, GemvKernels.Variant.FOUR_ROWS_HALF_BLOCKS, 64, shape[0], shape[1]));
-            }
             timings.addAll(layerTimings(context, checks, bench));
             System.out.println();
             System.out.printf(Locale.ROOT, "| kernel | shape | MB moved | floor us @%.0f GB/s | floor us @3000 GB/s | graph us | stream us | GB/s | of copy BW | rel. error |%n",

@@ -16,12 +16,14 @@ public final class GemvKernels implements AutoCloseable {
 
     /** How rows map to CTAs (see gemv.ptx); {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)} picks the faster. */
     public enum Variant {
-        /** v1: one CTA per row, 8 weights per chunk; every format. */
+        /** v1: one CTA per row, 8 weights per chunk; every format. (rowsPerCta: per warp for v4.) */
         ONE_ROW_PER_CTA(1, 8, "", WeightFormat.Q4_0, WeightFormat.Q8_0, WeightFormat.F16),
         /** v2: four rows per CTA sharing x, 8 weights per chunk; Q4_0 and Q8_0. */
         FOUR_ROWS_PER_CTA(4, 8, "_rows4", WeightFormat.Q4_0, WeightFormat.Q8_0),
         /** v3: as v2 with 16 weights (half a block) per chunk and no function calls; Q4_0. */
-        FOUR_ROWS_HALF_BLOCKS(4, 16, "_rows4_half_blocks", WeightFormat.Q4_0);
+        FOUR_ROWS_HALF_BLOCKS(4, 16, "_rows4_half_blocks", WeightFormat.Q4_0),
+        /** v4: v3's loop with four rows per warp (not per CTA): warp shuffles only, no barrier; Q4_0. */
+        FOUR_ROWS_PER_WARP(4, 16, "_warp_rows4", WeightFormat.Q4_0);
 
         final int rowsPerCta;
         final int weightsPerChunk;
@@ -106,6 +108,11 @@ public final class GemvKernels implements AutoCloseable {
      * for 2048 and 4096 columns beat 256 by up to 30%, 256 win from 8192 columns on; NOTES.md).
      */
     static LaunchShape shape(int rows, int cols, Variant variant, int maxThreads) {
+        if (variant == Variant.FOUR_ROWS_PER_WARP) {
+            int threads = Math.min(maxThreads, 128);
+            int rowsPerCta = variant.rowsPerCta * threads / 32;
+            return LaunchShape.of((rows + rowsPerCta - 1) / rowsPerCta, threads);
+        }
         int chunks = cols / variant.weightsPerChunk;
         int wanted = variant == Variant.ONE_ROW_PER_CTA ? chunks : Math.max(128, chunks / 4);
         int threads = Math.min(maxThreads, Math.max(32, (wanted + 31) / 32 * 32));
