@@ -14,7 +14,7 @@ public final class GemvKernels implements AutoCloseable {
     /** Threads per CTA at most; each thread takes chunks of 8 weights. */
     static final int MAX_THREADS = 256;
 
-    /** How rows map to CTAs (see gemv.ptx); {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)} picks the faster. */
+    /** How rows map to CTAs and threads (see gemv.ptx); {@link #defaultVariant} picks the fastest. */
     public enum Variant {
         /** v1: one CTA per row, 8 weights per chunk; every format. (rowsPerCta: per warp for v4.) */
         ONE_ROW_PER_CTA(1, 8, "", WeightFormat.Q4_0, WeightFormat.Q8_0, WeightFormat.F16),
@@ -60,9 +60,17 @@ public final class GemvKernels implements AutoCloseable {
         return kernels.get(format).containsKey(variant);
     }
 
-    /** The variant {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)} uses (the faster one measured, NOTES.md). */
-    public static Variant defaultVariant(WeightFormat format) {
-        return format == WeightFormat.F16 ? Variant.ONE_ROW_PER_CTA : Variant.FOUR_ROWS_PER_CTA;
+    /**
+     * The variant {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)}
+     * uses: the fastest measured on the H100 (NOTES.md). Q4_0 with four rows per warp needs many
+     * rows to fill the GPU (rows / 4 warps), so it only wins on the LM head (128256 rows).
+     */
+    public static Variant defaultVariant(WeightFormat format, int rows) {
+        return switch (format) {
+            case F16 -> Variant.ONE_ROW_PER_CTA;
+            case Q8_0 -> Variant.FOUR_ROWS_PER_CTA;
+            case Q4_0 -> rows >= 32768 ? Variant.FOUR_ROWS_PER_WARP : Variant.FOUR_ROWS_PER_CTA;
+        };
     }
 
     /** The loaded kernel (for its register count and the like). */
@@ -77,7 +85,7 @@ public final class GemvKernels implements AutoCloseable {
     /** Enqueues {@code y = W x} on {@code stream} with the default variant. */
     public void gemv(CudaStream stream, WeightFormat format, DeviceBuffer weights, DeviceBuffer x, DeviceBuffer y,
                      int rows, int cols) {
-        gemv(stream, format, defaultVariant(format), weights, x, y, rows, cols);
+        gemv(stream, format, defaultVariant(format, rows), weights, x, y, rows, cols);
     }
 
     /** Enqueues {@code y = W x} on {@code stream} with the given variant. */
