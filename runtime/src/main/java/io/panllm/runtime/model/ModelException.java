@@ -1,0 +1,12 @@
+package io.panllm.runtime.model;
+
+/** A model cannot be built from the given file or tensors: unknown architecture, missing or misshapen tensor, bad metadata. */
+public class ModelException extends RuntimeException {
+    public ModelException(String message) {
+        super(message);
+    }
+
+    public ModelException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,164 @@
+package io.panllm.runtime.model;
+
+import io.panllm.gguf.GgufFile;
+import io.panllm.gguf.GgufTensorInfo;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every tensor of a Llama-family model by its llama.cpp name, checked against the configuration.
+ * The views are not copies: they stay valid as long as the memory they slice (a GGUF mapping, an
+ * arena of converted tensors) does.
+ */
+public final class ModelWeights {
+    public static final String TOKEN_EMBEDDING = "token_embd.weight";
+    public static final String OUTPUT_NORM = "output_norm.weight";
+    public static final String OUTPUT = "output.weight";
+    public static final String ROPE_FREQS = "rope_freqs.weight";
+
+    private final ModelConfig config;
+    private final TensorView tokenEmbedding;
+    private final List<LayerWeights> layers;
+    private final TensorView outputNorm;
+    private final TensorView output;
+    private final TensorView ropeFreqs;
+    private final boolean tiedOutput;
+    private final Map<String, TensorView> all;
+
+    private ModelWeights(ModelConfig config, Map<String, TensorView> tensors, String source) {
+        this.config = config;
+        Lookup in = new Lookup(tensors, source);
+        int dim = config.embeddingLength();
+        int vocab = config.vocabSize();
+        tokenEmbedding = in.matrix(TOKEN_EMBEDDING, dim, vocab);
+        outputNorm = in.vector(OUTPUT_NORM, dim);
+        tiedOutput = !tensors.containsKey(OUTPUT);
+        output = tiedOutput ? tokenEmbedding : in.matrix(OUTPUT, dim, vocab);
+        ropeFreqs = tensors.containsKey(ROPE_FREQS) ? in.vector(ROPE_FREQS, config.ropeDimensionCount() / 2) : null;
+
+        List<LayerWeights> blocks = new ArrayList<>(config.blockCount());
+        int qDim = config.queryDim();
+        int kvDim = config.kvDim();
+        int ffn = config.feedForwardLength();
+        for (int i = 0; i < config.blockCount(); i++) {
+            String p = "blk." + i + ".";
+            blocks.add(new LayerWeights(
+                    in.vector(p + "attn_norm.weight", dim),
+                    in.matrix(p + "attn_q.weight", dim, qDim),
+                    in.matrix(p + "attn_k.weight", dim, kvDim),
+                    in.matrix(p + "attn_v.weight", dim, kvDim),
+                    in.optionalVector(p + "attn_q.bias", qDim),
+                    in.optionalVector(p + "attn_k.bias", kvDim),
+                    in.optionalVector(p + "attn_v.bias", kvDim),
+                    in.matrix(p + "attn_output.weight", qDim, dim),
+                    in.vector(p + "ffn_norm.weight", dim),
+                    in.matrix(p + "ffn_gate.weight", dim, ffn),
+                    in.matrix(p + "ffn_up.weight", dim, ffn),
+                    in.matrix(p + "ffn_down.weight", ffn, dim)));
+        }
+        layers = Collections.unmodifiableList(blocks);
+        all = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
+    }
+
+    /** The weights of a model in memory (for example a converted llama2.c checkpoint). */
+    public static ModelWeights of(ModelConfig config, Map<String, TensorView> tensors) {
+        return new ModelWeights(config, tensors, "model");
+    }
+
+    /** Zero-copy views over a GGUF file's tensors; valid until the file is closed. */
+    public static ModelWeights fromGguf(GgufFile file, ModelConfig config) {
+        Map<String, TensorView> views = new LinkedHashMap<>();
+        for (GgufTensorInfo info : file.tensors()) {
+            views.put(info.name(), new TensorView(info.name(), info.type(), info.shape(), file.tensorData(info)));
+        }
+        return new ModelWeights(config, views, file.path().toString());
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public TensorView tokenEmbedding() {
+        return tokenEmbedding;
+    }
+
+    public LayerWeights layer(int i) {
+        return layers.get(i);
+    }
+
+    public List<LayerWeights> layers() {
+        return layers;
+    }
+
+    public TensorView outputNorm() {
+        return outputNorm;
+    }
+
+    /** The LM head: output.weight, or the token embedding when the model ties them. */
+    public TensorView output() {
+        return output;
+    }
+
+    public boolean tiedOutput() {
+        return tiedOutput;
+    }
+
+    /** Llama 3 RoPE frequency factors, one per rotary pair, or null. */
+    public TensorView ropeFreqs() {
+        return ropeFreqs;
+    }
+
+    /** Every tensor by name, including ones the forward pass does not use. */
+    public Map<String, TensorView> tensors() {
+        return all;
+    }
+
+    /** Total bytes of all tensors. */
+    public long byteSize() {
+        long bytes = 0;
+        for (TensorView t : all.values()) {
+            bytes += t.data().byteSize();
+        }
+        return bytes;
+    }
+
+    /** Finds tensors and checks their shapes, naming the source in every error. */
+    private record Lookup(Map<String, TensorView> tensors, String source) {
+
+        TensorView matrix(String name, int inputs, int outputs) {
+            TensorView t = require(name);
+            if (!t.hasShape(inputs, outputs)) {
+                throw wrongShape(t, "[" + inputs + ", " + outputs + "]");
+            }
+            return t;
+        }
+
+        TensorView vector(String name, int length) {
+            TensorView t = require(name);
+            if (!t.hasShape(length)) {
+                throw wrongShape(t, "[" + length + "]");
+            }
+            return t;
+        }
+
+        TensorView optionalVector(String name, int length) {
+            return tensors.containsKey(name) ? vector(name, length) : null;
+        }
+
+        private TensorView require(String name) {
+            TensorView t = tensors.get(name);
+            if (t == null) {
+                throw new ModelException(source + ": tensor '" + name + "' is missing");
+            }
+            return t;
+        }
+
+        private ModelException wrongShape(TensorView t, String expected) {
+            return new ModelException(source + ": tensor '" + t.name() + "' has shape " + java.util.Arrays.toString(t.shape())
+                    + ", expected " + expected);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.panllm.runtime.model;
+
+import io.panllm.tensor.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * A tensor's bytes in its stored type, without a copy: a slice of a GGUF mapping or of any
+ * segment holding the same block layout (little-endian).
+ *
+ * @param shape dimensions in ggml order: {@code shape[0]} is the row length (innermost)
+ */
+public record TensorView(String name, GgmlType type, long[] shape, MemorySegment data) {
+
+    public TensorView {
+        shape = shape.clone();
+        if (shape.length == 0) {
+            throw new ModelException("tensor '" + name + "' has no dimensions");
+        }
+        long elements = 1;
+        for (long d : shape) {
+            if (d <= 0) {
+                throw new ModelException("tensor '" + name + "' has dimension " + d + " in shape " + Arrays.toString(shape));
+            }
+            elements = Math.multiplyExact(elements, d);
+        }
+        if (shape[0] % type.blockSize != 0) {
+            throw new ModelException("tensor '" + name + "' row length " + shape[0] + " is not a multiple of the "
+                    + type + " block size " + type.blockSize);
+        }
+        long expected = type.byteSize(elements);
+        if (data.byteSize() != expected) {
+            throw new ModelException("tensor '" + name + "' " + type + " " + Arrays.toString(shape) + " needs " + expected
+                    + " bytes but its data holds " + data.byteSize());
+        }
+    }
+
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public long elementCount() {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /** Elements per row. */
+    public long rowLength() {
+        return shape[0];
+    }
+
+    /** Number of rows (product of every dimension but the first). */
+    public long rows() {
+        return elementCount() / shape[0];
+    }
+
+    /** Bytes per row. */
+    public long rowBytes() {
+        return type.byteSize(shape[0]);
+    }
+
+    /** Row {@code r} as a slice. */
+    public MemorySegment row(long r) {
+        return data.asSlice(r * rowBytes(), rowBytes());
+    }
+
+    /** Whether the shape is exactly {@code expected} (ggml order), dimensions of 1 at the end ignored. */
+    public boolean hasShape(long... expected) {
+        int n = shape.length;
+        while (n > expected.length && shape[n - 1] == 1) {
+            n--;
+        }
+        return Arrays.equals(shape, 0, n, expected, 0, expected.length);
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + type + " " + Arrays.toString(shape);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TensorView t && name.equals(t.name) && type == t.type && Arrays.equals(shape, t.shape)
+                && data.equals(t.data);
+    }
+
+    @Override
+    public int hashCode() {
+        return name.hashCode() * 31 + Arrays.hashCode(shape);
+    }
+}
