@@ -100,9 +100,9 @@ public final class GemvKernels implements AutoCloseable {
         if (rows <= 0) {
             throw new IllegalArgumentException("GEMV with " + rows + " rows");
         }
-        requireBytes(weights, format.matrixBytes(rows, cols), "weights of " + rows + "x" + cols + " " + format);
-        requireBytes(x, 4L * cols, "x");
-        requireBytes(y, 4L * rows, "y");
+        weights.requireAtLeast(format.matrixBytes(rows, cols), "weights of " + rows + "x" + cols + " " + format);
+        x.requireAtLeast(4L * cols, "x");
+        y.requireAtLeast(4L * rows, "y");
         CudaKernel kernel = kernel(format, variant);
         try (Arena arena = Arena.ofConfined()) {
             KernelArgs args = new KernelArgs(arena).pointer(weights).pointer(x).pointer(y).i32(rows).i32(cols);
@@ -125,12 +125,6 @@ public final class GemvKernels implements AutoCloseable {
         int wanted = variant == Variant.ONE_ROW_PER_CTA ? chunks : Math.max(128, chunks / 4);
         int threads = Math.min(maxThreads, Math.max(32, (wanted + 31) / 32 * 32));
         return LaunchShape.of((rows + variant.rowsPerCta - 1) / variant.rowsPerCta, threads);
-    }
-
-    static void requireBytes(DeviceBuffer buffer, long bytes, String what) {
-        if (buffer.byteSize() < bytes) {
-            throw new IllegalArgumentException(what + ": buffer of " + buffer.byteSize() + " bytes, needs " + bytes);
-        }
     }
 
     @Override

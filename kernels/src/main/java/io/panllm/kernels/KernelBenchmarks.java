@@ -95,11 +95,7 @@ public final class KernelBenchmarks implements AutoCloseable {
                 launch.accept(0);
                 MemorySegment result = arena.allocate(ValueLayout.JAVA_FLOAT, rows);
                 y.copyTo(result, stream);
-                float[] expected = switch (format) {
-                    case Q4_0 -> GemvReference.q4_0(hostWeights, x, rows, cols);
-                    case Q8_0 -> GemvReference.q8_0(hostWeights, x, rows, cols);
-                    case F16 -> GemvReference.f16(hostWeights, x, rows, cols);
-                };
+                float[] expected = GemvReference.multiply(format, hostWeights, x, rows, cols);
                 double error = KernelChecks.relativeError(result.toArray(ValueLayout.JAVA_FLOAT), expected);
                 long bytes = matrixBytes + 4L * cols + 4L * rows;
                 String name = "gemv " + format + switch (variant) {
