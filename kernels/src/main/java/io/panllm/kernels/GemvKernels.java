@@ -23,7 +23,9 @@ public final class GemvKernels implements AutoCloseable {
         /** v3: as v2 with 16 weights (half a block) per chunk and no function calls; Q4_0. */
         FOUR_ROWS_HALF_BLOCKS(4, 16, "_rows4_half_blocks", WeightFormat.Q4_0),
         /** v4: v3's loop with four rows per warp (not per CTA): warp shuffles only, no barrier; Q4_0. */
-        FOUR_ROWS_PER_WARP(4, 16, "_warp_rows4", WeightFormat.Q4_0);
+        FOUR_ROWS_PER_WARP(4, 16, "_warp_rows4", WeightFormat.Q4_0),
+        /** v5: v4 with the next chunk's loads issued before this chunk's arithmetic; Q4_0. */
+        FOUR_ROWS_PER_WARP_PIPELINED(4, 16, "_warp_rows4_pipelined", WeightFormat.Q4_0);
 
         final int rowsPerCta;
         final int weightsPerChunk;
@@ -116,7 +118,7 @@ public final class GemvKernels implements AutoCloseable {
      * for 2048 and 4096 columns beat 256 by up to 30%, 256 win from 8192 columns on; NOTES.md).
      */
     static LaunchShape shape(int rows, int cols, Variant variant, int maxThreads) {
-        if (variant == Variant.FOUR_ROWS_PER_WARP) {
+        if (variant == Variant.FOUR_ROWS_PER_WARP || variant == Variant.FOUR_ROWS_PER_WARP_PIPELINED) {
             int threads = Math.min(maxThreads, 128);
             int rowsPerCta = variant.rowsPerCta * threads / 32;
             return LaunchShape.of((rows + rowsPerCta - 1) / rowsPerCta, threads);

@@ -103,6 +103,7 @@ public final class KernelBenchmarks implements AutoCloseable {
                     case FOUR_ROWS_PER_CTA -> " v2 4 rows/CTA";
                     case FOUR_ROWS_HALF_BLOCKS -> " v3 4 rows/CTA, half blocks";
                     case FOUR_ROWS_PER_WARP -> " v4 4 rows/warp, half blocks";
+                    case FOUR_ROWS_PER_WARP_PIPELINED -> " v5 v4 pipelined";
                 }
                         + (maxThreads == GemvKernels.MAX_THREADS ? "" : " " + maxThreads + " thr");
                 return new Timing(name, rows + "x" + cols, bytes, graphMicros, streamMicros, error);
