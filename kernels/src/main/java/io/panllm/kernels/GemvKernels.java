@@ -64,14 +64,15 @@ public final class GemvKernels implements AutoCloseable {
 
     /**
      * The variant {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)}
-     * uses: the fastest measured on the H100 (NOTES.md). Q4_0 with four rows per warp needs many
-     * rows to fill the GPU (rows / 4 warps), so it only wins on the LM head (128256 rows).
+     * uses: the fastest measured on the H100 at the Llama 1B and 8B shapes (NOTES.md). Q4_0's
+     * pipelined rows-per-warp kernel has rows / 4 warps of parallelism, so it loses to four rows
+     * per CTA on wide, short matrices (the FFN down projections: rows < cols).
      */
-    public static Variant defaultVariant(WeightFormat format, int rows) {
+    public static Variant defaultVariant(WeightFormat format, int rows, int cols) {
         return switch (format) {
             case F16 -> Variant.ONE_ROW_PER_CTA;
             case Q8_0 -> Variant.FOUR_ROWS_PER_CTA;
-            case Q4_0 -> rows >= 32768 ? Variant.FOUR_ROWS_PER_WARP : Variant.FOUR_ROWS_PER_CTA;
+            case Q4_0 -> rows >= cols ? Variant.FOUR_ROWS_PER_WARP_PIPELINED : Variant.FOUR_ROWS_PER_CTA;
         };
     }
 
@@ -87,7 +88,7 @@ public final class GemvKernels implements AutoCloseable {
     /** Enqueues {@code y = W x} on {@code stream} with the default variant. */
     public void gemv(CudaStream stream, WeightFormat format, DeviceBuffer weights, DeviceBuffer x, DeviceBuffer y,
                      int rows, int cols) {
-        gemv(stream, format, defaultVariant(format, rows), weights, x, y, rows, cols);
+        gemv(stream, format, defaultVariant(format, rows, cols), weights, x, y, rows, cols);
     }
 
     /** Enqueues {@code y = W x} on {@code stream} with the given variant. */

@@ -42,10 +42,11 @@ class GemvShapeTest {
 
     @Test
     void defaultVariantsAreTheMeasuredFastest() {
-        assertThat(GemvKernels.defaultVariant(WeightFormat.Q4_0, 128256)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_WARP);
-        assertThat(GemvKernels.defaultVariant(WeightFormat.Q4_0, 2048)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
-        assertThat(GemvKernels.defaultVariant(WeightFormat.Q8_0, 128256)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
-        assertThat(GemvKernels.defaultVariant(WeightFormat.F16, 2048)).isEqualTo(GemvKernels.Variant.ONE_ROW_PER_CTA);
+        assertThat(GemvKernels.defaultVariant(WeightFormat.Q4_0, 128256, 2048))
+                .isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_WARP_PIPELINED);
+        assertThat(GemvKernels.defaultVariant(WeightFormat.Q4_0, 2048, 8192)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
+        assertThat(GemvKernels.defaultVariant(WeightFormat.Q8_0, 128256, 2048)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
+        assertThat(GemvKernels.defaultVariant(WeightFormat.F16, 2048, 2048)).isEqualTo(GemvKernels.Variant.ONE_ROW_PER_CTA);
     }
 
     @Test
