@@ -24,11 +24,14 @@ public final class GemvKernels implements AutoCloseable {
         FOUR_ROWS_HALF_BLOCKS(4, 16, "_rows4_half_blocks", WeightFormat.Q4_0),
         /** v4: v3's loop with four rows per warp (not per CTA): warp shuffles only, no barrier; Q4_0. */
         FOUR_ROWS_PER_WARP(4, 16, "_warp_rows4", WeightFormat.Q4_0),
-        /** v5: v4 with the next chunk's loads issued before this chunk's arithmetic; Q4_0. */
-        FOUR_ROWS_PER_WARP_PIPELINED(4, 16, "_warp_rows4_pipelined", WeightFormat.Q4_0);
+        /**
+         * v5: four rows per warp with the next chunk's loads issued before this chunk's arithmetic;
+         * Q4_0 (16 weights per chunk) and Q8_0 (8).
+         */
+        FOUR_ROWS_PER_WARP_PIPELINED(4, 16, "_warp_rows4_pipelined", WeightFormat.Q4_0, WeightFormat.Q8_0);
 
         final int rowsPerCta;
-        final int weightsPerChunk;
+        final int weightsPerChunk; // sizes the CTA of the per-CTA variants (the per-warp ones use 4 warps)
         final String suffix;
         final Set<WeightFormat> formats;
 
