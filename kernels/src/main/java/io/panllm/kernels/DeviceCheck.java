@@ -13,7 +13,8 @@ import java.util.Random;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp panllm-native-bindings.jar:panllm-kernels.jar io.panllm.kernels.DeviceCheck [--quick]
  * </pre>
- * {@code --quick} skips the benchmarks.
+ * {@code --quick} skips the benchmarks; {@code --profile FORMAT VARIANT ROWS COLS} (e.g. {@code --profile Q4_0
+ * FOUR_ROWS_PER_CTA 128256 2048}) only times that one GEMV, for a profiler such as ncu to watch.
  */
 public final class DeviceCheck {
     /** Nominal HBM3 bandwidth of the H100 measured by a device-to-device copy (docs: about 3.0 TB/s). */
@@ -24,6 +25,7 @@ public final class DeviceCheck {
 
     public static void main(String[] args) {
         boolean quick = List.of(args).contains("--quick");
+        boolean profile = args.length == 5 && args[0].equals("--profile");
         long seed = System.nanoTime();
         Random random = new Random(seed);
         CudaContext context;
@@ -46,6 +48,16 @@ public final class DeviceCheck {
                                 kernel.registers(), kernel.localBytes());
                     }
                 }
+            }
+            if (profile) {
+                try (KernelBenchmarks bench = new KernelBenchmarks(context, checks.stream(), checks.gemvKernels(), random)) {
+                    KernelBenchmarks.Timing timing = bench.gemv(WeightFormat.valueOf(args[1]),
+                            GemvKernels.Variant.valueOf(args[2]), GemvKernels.MAX_THREADS,
+                            Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+                    System.out.printf(Locale.ROOT, "%s %s: %.2f us per launch (graph), relative error %.1e%n",
+                            timing.name(), timing.shape(), timing.graphMicros(), timing.relativeError());
+                }
+                System.exit(0);
             }
             boolean allPassed = printChecks(runChecks(checks));
             if (!quick) {
@@ -71,6 +83,7 @@ public final class DeviceCheck {
         }
         results.add(checks.rmsNorm(1, 2048));
         results.add(checks.rmsNorm(3, 4100));
+        results.add(checks.rmsNorm(2, 8196)); // more float4s than threads: the loops run 3 times
         results.add(checks.swiglu(8192));
         results.add(checks.swiglu(14339));
         results.add(checks.add(4097));
@@ -108,12 +121,6 @@ public final class DeviceCheck {
                             timings.add(bench.gemv(format, variant, GemvKernels.MAX_THREADS, shape[0], shape[1]));
                         }
                     }
-                }
-            }
-            // tuning: smaller CTAs for the four-row kernels
-            for (WeightFormat format : List.of(WeightFormat.Q4_0, WeightFormat.Q8_0)) {
-                for (int[] shape : shapes) {
-                    timings.add(bench.gemv(format, GemvKernels.Variant.FOUR_ROWS_PER_CTA, 128, shape[0], shape[1]));
                 }
             }
             timings.addAll(layerTimings(context, checks, bench));

@@ -53,11 +53,7 @@ public final class KernelChecks implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
             float[] x = RandomWeights.gaussian(random, cols, 1.0);
-            float[] expected = switch (format) {
-                case Q4_0 -> GemvReference.q4_0(hostWeights, x, rows, cols);
-                case Q8_0 -> GemvReference.q8_0(hostWeights, x, rows, cols);
-                case F16 -> GemvReference.f16(hostWeights, x, rows, cols);
-            };
+            float[] expected = GemvReference.multiply(format, hostWeights, x, rows, cols);
             try (DeviceBuffer weights = context.allocate(hostWeights.byteSize());
                  DeviceBuffer xBuffer = upload(x);
                  DeviceBuffer y = poisoned(rows)) {
@@ -134,11 +130,7 @@ public final class KernelChecks implements AutoCloseable {
                         graph.launch(stream);
                         stream.synchronize();
                     }
-                    float[] expected = LayerReference.add(switch (format) {
-                        case Q4_0 -> GemvReference.q4_0(hostWeights, xs, rows, cols);
-                        case Q8_0 -> GemvReference.q8_0(hostWeights, xs, rows, cols);
-                        case F16 -> GemvReference.f16(hostWeights, xs, rows, cols);
-                    }, residual);
+                    float[] expected = LayerReference.add(GemvReference.multiply(format, hostWeights, xs, rows, cols), residual);
                     return compare("graph(gemv " + format + " + add) x3, " + graph.nodeCount() + " nodes",
                             rows + "x" + cols, download(y, rows), expected);
                 }

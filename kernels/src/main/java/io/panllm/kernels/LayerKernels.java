@@ -27,23 +27,28 @@ public final class LayerKernels implements AutoCloseable {
         this.maxBlocks = context.device().multiprocessors() * 8;
     }
 
-    /** {@code out[r] = x[r] / rms(x[r]) * weight} for each of {@code rows} rows of {@code n}. */
+    /** {@code out[r] = x[r] / rms(x[r]) * weight} for each of {@code rows} rows of {@code n} (a multiple of 4). */
     public void rmsNorm(CudaStream stream, DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int rows, int n,
                         float eps) {
-        GemvKernels.requireBytes(x, 4L * rows * n, "rmsNorm x");
-        GemvKernels.requireBytes(out, 4L * rows * n, "rmsNorm out");
-        GemvKernels.requireBytes(weight, 4L * n, "rmsNorm weight");
+        if (n <= 0 || n % 4 != 0) {
+            throw new IllegalArgumentException("RMSNorm rows need a positive multiple of 4 elements, got " + n);
+        }
+        x.requireAtLeast(4L * rows * n, "rmsNorm x");
+        out.requireAtLeast(4L * rows * n, "rmsNorm out");
+        weight.requireAtLeast(4L * n, "rmsNorm weight");
         try (Arena arena = Arena.ofConfined()) {
-            rmsNorm.launch(stream, LaunchShape.of(rows, THREADS),
+            // one float4 per thread and pass where the row allows it
+            int threads = Math.min(1024, Math.max(32, (n / 4 + 31) / 32 * 32));
+            rmsNorm.launch(stream, LaunchShape.of(rows, threads),
                     new KernelArgs(arena).pointer(out).pointer(x).pointer(weight).i32(n).f32(eps));
         }
     }
 
     /** {@code out = silu(gate) * up}, element-wise over n. */
     public void swiglu(CudaStream stream, DeviceBuffer out, DeviceBuffer gate, DeviceBuffer up, int n) {
-        GemvKernels.requireBytes(gate, 4L * n, "swiglu gate");
-        GemvKernels.requireBytes(up, 4L * n, "swiglu up");
-        GemvKernels.requireBytes(out, 4L * n, "swiglu out");
+        gate.requireAtLeast(4L * n, "swiglu gate");
+        up.requireAtLeast(4L * n, "swiglu up");
+        out.requireAtLeast(4L * n, "swiglu out");
         try (Arena arena = Arena.ofConfined()) {
             swiglu.launch(stream, elementwise(n), new KernelArgs(arena).pointer(out).pointer(gate).pointer(up).i32(n));
         }
@@ -51,8 +56,8 @@ public final class LayerKernels implements AutoCloseable {
 
     /** {@code x += addend}, element-wise over n. */
     public void add(CudaStream stream, DeviceBuffer x, DeviceBuffer addend, int n) {
-        GemvKernels.requireBytes(x, 4L * n, "add x");
-        GemvKernels.requireBytes(addend, 4L * n, "add addend");
+        x.requireAtLeast(4L * n, "add x");
+        addend.requireAtLeast(4L * n, "add addend");
         try (Arena arena = Arena.ofConfined()) {
             add.launch(stream, elementwise(n), new KernelArgs(arena).pointer(x).pointer(addend).i32(n));
         }
@@ -67,9 +72,9 @@ public final class LayerKernels implements AutoCloseable {
         if (headDim % 2 != 0) {
             throw new IllegalArgumentException("RoPE needs an even head dimension, got " + headDim);
         }
-        GemvKernels.requireBytes(x, 4L * heads * headDim, "rope x");
-        GemvKernels.requireBytes(invFreq, 4L * headDim / 2, "rope invFreq");
-        GemvKernels.requireBytes(position, 4, "rope position");
+        x.requireAtLeast(4L * heads * headDim, "rope x");
+        invFreq.requireAtLeast(4L * headDim / 2, "rope invFreq");
+        position.requireAtLeast(4, "rope position");
         try (Arena arena = Arena.ofConfined()) {
             rope.launch(stream, elementwise(heads * headDim / 2),
                     new KernelArgs(arena).pointer(x).pointer(invFreq).pointer(position).i32(heads).i32(headDim));

@@ -71,6 +71,7 @@ class DeviceKernelTest {
         assumeDevice();
         assertPassed(checks.rmsNorm(1, 2048));
         assertPassed(checks.rmsNorm(3, 4100));
+        assertPassed(checks.rmsNorm(2, 8196));
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.panllm.kernels.reference;
 
+import io.panllm.kernels.WeightFormat;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -11,6 +13,15 @@ public final class GemvReference {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private GemvReference() {
+    }
+
+    /** y = W x for W (rows x cols) in {@code format}. */
+    public static float[] multiply(WeightFormat format, MemorySegment weights, float[] x, int rows, int cols) {
+        return switch (format) {
+            case Q4_0 -> q4_0(weights, x, rows, cols);
+            case Q8_0 -> q8_0(weights, x, rows, cols);
+            case F16 -> f16(weights, x, rows, cols);
+        };
     }
 
     /** Q4_0 block: fp16 d, qs[16]; element j is d * ((qs[j] & 15) - 8), element 16 + j is d * ((qs[j] >> 4) - 8). */
