@@ -177,9 +177,19 @@ public final class CpuBench {
         return new TensorView(name, GgmlType.F32, new long[] {n}, data);
     }
 
+    /** Where each block-quantized type keeps its fp16 scales (d, and dmin or m) within a block. */
+    static int[] scaleOffsets(GgmlType type) {
+        return switch (type) {
+            case Q8_0, Q4_0, Q5_0, IQ4_NL, NF4, FP4 -> new int[] {0};
+            case Q4_1, Q5_1, Q4_K, Q5_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> throw new IllegalArgumentException("no random blocks for " + type);
+        };
+    }
+
     /**
-     * Random bytes, then every block's leading fp16 scale (all bench types keep one at offset 0)
-     * set to a small value so that the activations stay finite.
+     * Random bytes, then every block's fp16 scales set to a small value: the activations stay
+     * finite, and no denormal products slow the arithmetic down.
      */
     private static TensorView randomMatrix(String name, GgmlType type, int inputs, int outputs, SplittableRandom random,
             Arena arena) {
@@ -190,8 +200,11 @@ public final class CpuBench {
         }
         if (type.isQuantized()) {
             float scale = (float) (0.5 / Math.sqrt(inputs));
+            int[] scales = scaleOffsets(type);
             for (long block = 0; block < elements / type.blockSize; block++) {
-                data.set(BlockBytes.SHORT_LE, block * type.bytesPerBlock, Float.floatToFloat16(scale));
+                for (int offset : scales) {
+                    data.set(BlockBytes.SHORT_LE, block * type.bytesPerBlock + offset, Float.floatToFloat16(scale));
+                }
             }
         } else if (type == GgmlType.F16 || type == GgmlType.BF16) {
             for (long i = 0; i < elements; i++) {
