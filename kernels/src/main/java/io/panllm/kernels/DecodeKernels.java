@@ -87,9 +87,9 @@ public final class DecodeKernels implements AutoCloseable {
      */
     public void embed(CudaStream stream, RowFormat format, DeviceBuffer table, DeviceBuffer token, DeviceBuffer out,
                       int cols) {
-        GemvKernels.requireBytes(table, format.rowBytes(cols), "embedding table");
-        GemvKernels.requireBytes(token, 4, "token id");
-        GemvKernels.requireBytes(out, 4L * cols, "embedding out");
+        table.requireAtLeast(format.rowBytes(cols), "embedding table");
+        token.requireAtLeast(4, "token id");
+        out.requireAtLeast(4L * cols, "embedding out");
         CudaKernel kernel = switch (format) {
             case F32 -> embedF32;
             case F16 -> embedF16;
@@ -112,9 +112,9 @@ public final class DecodeKernels implements AutoCloseable {
         if (rows <= 0) {
             throw new IllegalArgumentException("GEMV with " + rows + " rows");
         }
-        GemvKernels.requireBytes(weights, rows * format.rowBytes(cols), "weights of " + rows + "x" + cols + " " + format);
-        GemvKernels.requireBytes(x, 4L * cols, "x");
-        GemvKernels.requireBytes(y, 4L * rows, "y");
+        weights.requireAtLeast(rows * format.rowBytes(cols), "weights of " + rows + "x" + cols + " " + format);
+        x.requireAtLeast(4L * cols, "x");
+        y.requireAtLeast(4L * rows, "y");
         try (Arena arena = Arena.ofConfined()) {
             kernel.launch(stream, LaunchShape.of((rows + ROWDOT_ROWS_PER_CTA - 1) / ROWDOT_ROWS_PER_CTA,
                     32 * ROWDOT_ROWS_PER_CTA), new KernelArgs(arena).pointer(weights).pointer(x).pointer(y).i32(rows).i32(cols));
@@ -153,11 +153,11 @@ public final class DecodeKernels implements AutoCloseable {
         if (ropeDim <= 0 || ropeDim > shape.headDim() || ropeDim % 2 != 0) {
             throw new IllegalArgumentException("rope dimension " + ropeDim + " must be even and at most " + shape.headDim());
         }
-        GemvKernels.requireBytes(q, 4L * shape.queryDim(), "rope q");
-        GemvKernels.requireBytes(k, 4L * shape.kvDim(), "rope k");
-        GemvKernels.requireBytes(v, 4L * shape.kvDim(), "store v");
-        GemvKernels.requireBytes(inverseFrequencies, 8L * ropeDim / 2, "rope inverse frequencies");
-        GemvKernels.requireBytes(position, 4, "position");
+        q.requireAtLeast(4L * shape.queryDim(), "rope q");
+        k.requireAtLeast(4L * shape.kvDim(), "rope k");
+        v.requireAtLeast(4L * shape.kvDim(), "store v");
+        inverseFrequencies.requireAtLeast(8L * ropeDim / 2, "rope inverse frequencies");
+        position.requireAtLeast(4, "position");
         int elements = shape.queryDim() + 2 * shape.kvDim();
         try (Arena arena = Arena.ofConfined()) {
             ropeStoreKv.launch(stream, elementwise(elements), new KernelArgs(arena)
@@ -184,10 +184,10 @@ public final class DecodeKernels implements AutoCloseable {
         if (splits <= 0 || splits > 65535) {
             throw new IllegalArgumentException("attention splits " + splits);
         }
-        GemvKernels.requireBytes(q, 4L * shape.queryDim(), "attention q");
-        GemvKernels.requireBytes(out, 4L * shape.queryDim(), "attention out");
-        GemvKernels.requireBytes(partials, partialBytes(shape, splits), "attention partials");
-        GemvKernels.requireBytes(position, 4, "position");
+        q.requireAtLeast(4L * shape.queryDim(), "attention q");
+        out.requireAtLeast(4L * shape.queryDim(), "attention out");
+        partials.requireAtLeast(partialBytes(shape, splits), "attention partials");
+        position.requireAtLeast(4, "position");
         float scaleLog2 = (float) (1.0 / Math.sqrt(shape.headDim()) / Math.log(2.0));
         int warps = splits * ATTENTION_WARPS_PER_CTA;
         try (Arena arena = Arena.ofConfined()) {
@@ -203,8 +203,8 @@ public final class DecodeKernels implements AutoCloseable {
 
     /** {@code out} (one uint32) = the index of the largest of the n floats of {@code values}, the lowest on ties. */
     public void argmax(CudaStream stream, DeviceBuffer values, int n, DeviceBuffer out) {
-        GemvKernels.requireBytes(values, 4L * n, "argmax values");
-        GemvKernels.requireBytes(out, 4, "argmax out");
+        values.requireAtLeast(4L * n, "argmax values");
+        out.requireAtLeast(4, "argmax out");
         try (Arena arena = Arena.ofConfined()) {
             argmax.launch(stream, LaunchShape.of(1, 1024), new KernelArgs(arena).pointer(out).pointer(values).i32(n));
         }
