@@ -63,6 +63,7 @@ public final class DecodeKernels implements AutoCloseable {
     private final CudaKernel attentionPartial;
     private final CudaKernel attentionCombine;
     private final CudaKernel argmax;
+    private final CudaKernel rmsNormRow;
     private final int maxBlocks;
 
     /** Loads the decode module into the current context. */
@@ -78,6 +79,7 @@ public final class DecodeKernels implements AutoCloseable {
         this.attentionPartial = module.kernel("attention_partial");
         this.attentionCombine = module.kernel("attention_combine");
         this.argmax = module.kernel("argmax_f32");
+        this.rmsNormRow = module.kernel("rmsnorm_row_vec4");
         this.maxBlocks = context.device().multiprocessors() * 8;
     }
 
@@ -207,6 +209,28 @@ public final class DecodeKernels implements AutoCloseable {
         out.requireAtLeast(4, "argmax out");
         try (Arena arena = Arena.ofConfined()) {
             argmax.launch(stream, LaunchShape.of(1, 1024), new KernelArgs(arena).pointer(out).pointer(values).i32(n));
+        }
+    }
+
+    /** Whether {@link #rmsNorm} takes rows of {@code n}: multiples of 4 up to 4096. */
+    public static boolean rmsNormFits(int n) {
+        return n > 0 && n % 4 == 0 && n <= 4 * 1024;
+    }
+
+    /**
+     * {@code out = x / sqrt(mean(x^2) + eps) * weight} for one row of n floats, in one CTA that
+     * reads x once (see {@link #rmsNormFits} for the n it takes).
+     */
+    public void rmsNorm(CudaStream stream, DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int n, float eps) {
+        if (!rmsNormFits(n)) {
+            throw new IllegalArgumentException("rmsNorm takes rows of a multiple of 4 up to 4096 floats, not " + n);
+        }
+        x.requireAtLeast(4L * n, "rmsNorm x");
+        out.requireAtLeast(4L * n, "rmsNorm out");
+        weight.requireAtLeast(4L * n, "rmsNorm weight");
+        try (Arena arena = Arena.ofConfined()) {
+            rmsNormRow.launch(stream, LaunchShape.of(1, (n / 4 + 31) / 32 * 32),
+                    new KernelArgs(arena).pointer(out).pointer(x).pointer(weight).i32(n).f32(eps));
         }
     }
 

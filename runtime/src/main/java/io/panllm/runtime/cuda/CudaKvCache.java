@@ -30,12 +30,16 @@ final class CudaKvCache implements Backend.KvCache {
     final DeviceBuffer position;
     final DeviceBuffer residual;
     final DeviceBuffer normed;
+    /** q|k|v of the step's token, and views of the three parts. */
+    final DeviceBuffer qkv;
     final DeviceBuffer query;
     final DeviceBuffer key;
     final DeviceBuffer value;
     final DeviceBuffer attention;
     final DeviceBuffer attentionPartials;
     final DeviceBuffer projected;
+    /** gate|up of the feed-forward network, and views of the two halves. */
+    final DeviceBuffer gateUp;
     final DeviceBuffer gate;
     final DeviceBuffer up;
     final DeviceBuffer logits;
@@ -74,14 +78,16 @@ final class CudaKvCache implements Backend.KvCache {
             int dim = config.embeddingLength();
             residual = floats(context, dim);
             normed = floats(context, dim);
-            query = floats(context, config.queryDim());
-            key = floats(context, config.kvDim());
-            value = floats(context, config.kvDim());
+            qkv = floats(context, config.queryDim() + 2 * config.kvDim());
+            query = qkv.slice(0, 4L * config.queryDim());
+            key = qkv.slice(4L * config.queryDim(), 4L * config.kvDim());
+            value = qkv.slice(4L * (config.queryDim() + config.kvDim()), 4L * config.kvDim());
             attention = floats(context, config.queryDim());
             attentionPartials = allocate(context, DecodeKernels.partialBytes(shape, attentionSplits), "attention");
             projected = floats(context, dim);
-            gate = floats(context, config.feedForwardLength());
-            up = floats(context, config.feedForwardLength());
+            gateUp = floats(context, 2 * config.feedForwardLength());
+            gate = gateUp.slice(0, 4L * config.feedForwardLength());
+            up = gateUp.slice(4L * config.feedForwardLength(), 4L * config.feedForwardLength());
             logits = floats(context, config.vocabSize());
             argmax = allocate(context, 4, "argmax");
             hostStepInputs = pinned(8L * capacity);

@@ -37,9 +37,10 @@ public final class CudaModel implements Backend.BackendModel {
         this.stream = stream;
         this.kernels = kernels;
         this.attentionShape = attentionShape(config);
-        // about two CTAs per SM over all heads: enough warps in flight to hide the cache reads
+        // about eight CTAs per SM over all heads: enough warps in flight to hide the cache reads
+        // (each warp walks its positions one after the other)
         int multiprocessors = context.device().multiprocessors();
-        this.attentionSplits = Math.max(1, Math.min(64, (2 * multiprocessors + config.headCount() - 1) / config.headCount()));
+        this.attentionSplits = Math.max(1, Math.min(64, (8 * multiprocessors + config.headCount() - 1) / config.headCount()));
     }
 
     /** The attention kernel's view of the configuration; refuses head sizes it cannot take. */
@@ -145,10 +146,11 @@ public final class CudaModel implements Backend.BackendModel {
 
     private void enqueueAttention(CudaKvCache kv, DeviceWeights.Layer layer, int l) {
         int dim = config.embeddingLength();
-        kernels.layer().rmsNorm(stream, kv.normed, kv.residual, layer.attentionNorm(), 1, dim, config.rmsNormEps());
-        project(layer.query(), layer.queryBias(), kv.normed, kv.query);
-        project(layer.key(), layer.keyBias(), kv.normed, kv.key);
-        project(layer.value(), layer.valueBias(), kv.normed, kv.value);
+        rmsNorm(kv.normed, kv.residual, layer.attentionNorm());
+        DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.qkv);
+        addBias(kv.query, layer.queryBias(), config.queryDim());
+        addBias(kv.key, layer.keyBias(), config.kvDim());
+        addBias(kv.value, layer.valueBias(), config.kvDim());
         RopePairs pairs = config.ropeLayout() == RopeLayout.ADJACENT_PAIRS ? RopePairs.ADJACENT : RopePairs.HALVES;
         DecodeKernels decode = kernels.decode();
         decode.ropeAndStore(stream, attentionShape, config.ropeDimensionCount(), pairs, kv.query, kv.key, kv.value,
@@ -161,26 +163,33 @@ public final class CudaModel implements Backend.BackendModel {
 
     private void enqueueFeedForward(CudaKvCache kv, DeviceWeights.Layer layer) {
         int dim = config.embeddingLength();
-        kernels.layer().rmsNorm(stream, kv.normed, kv.residual, layer.ffnNorm(), 1, dim, config.rmsNormEps());
-        layer.ffnGate().multiply(kernels, stream, kv.normed, kv.gate);
-        layer.ffnUp().multiply(kernels, stream, kv.normed, kv.up);
+        rmsNorm(kv.normed, kv.residual, layer.ffnNorm());
+        DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.gateUp);
         kernels.layer().swiglu(stream, kv.gate, kv.gate, kv.up, config.feedForwardLength());
         layer.ffnDown().multiply(kernels, stream, kv.gate, kv.projected);
         kernels.layer().add(stream, kv.residual, kv.projected, dim);
     }
 
-    /** {@code out = matrix x (+ bias)}. */
-    private void project(DeviceMatrix matrix, DeviceBuffer bias, DeviceBuffer x, DeviceBuffer out) {
-        matrix.multiply(kernels, stream, x, out);
+    /** {@code x += bias}, if the model has the bias. */
+    private void addBias(DeviceBuffer x, DeviceBuffer bias, int n) {
         if (bias != null) {
-            kernels.layer().add(stream, out, bias, matrix.rows);
+            kernels.layer().add(stream, x, bias, n);
+        }
+    }
+
+    /** RMSNorm of the model's width: the one-pass kernel where it fits, else the general one. */
+    private void rmsNorm(DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight) {
+        int dim = config.embeddingLength();
+        if (DecodeKernels.rmsNormFits(dim)) {
+            kernels.decode().rmsNorm(stream, out, x, weight, dim, config.rmsNormEps());
+        } else {
+            kernels.layer().rmsNorm(stream, out, x, weight, 1, dim, config.rmsNormEps());
         }
     }
 
     /** What the head graph runs: final norm and LM head. */
     private void enqueueHead(CudaKvCache kv) {
-        kernels.layer().rmsNorm(stream, kv.normed, kv.residual, weights.outputNorm, 1, config.embeddingLength(),
-                config.rmsNormEps());
+        rmsNorm(kv.normed, kv.residual, weights.outputNorm);
         weights.output.multiply(kernels, stream, kv.normed, kv.logits);
     }
 

@@ -66,6 +66,21 @@ final class DeviceMatrix {
         };
     }
 
+    /** Matrices of one type stacked row-wise in {@code data} (already checked), as one. */
+    static DeviceMatrix stacked(String name, DeviceBuffer data, GgmlType type, int rows, int cols) {
+        return new DeviceMatrix(name, data, type, rows, cols);
+    }
+
+    /** Enqueues {@code y = W x} for each of {@code matrices} in turn, their outputs one after the other in {@code y}. */
+    static void multiplyAll(java.util.List<DeviceMatrix> matrices, CudaKernels kernels, CudaStream stream, DeviceBuffer x,
+                            DeviceBuffer y) {
+        long offset = 0;
+        for (DeviceMatrix m : matrices) {
+            m.multiply(kernels, stream, x, y.slice(offset, 4L * m.rows));
+            offset += 4L * m.rows;
+        }
+    }
+
     /** Enqueues {@code y = this x}. */
     void multiply(CudaKernels kernels, CudaStream stream, DeviceBuffer x, DeviceBuffer y) {
         if (gemvFormat != null) {

@@ -28,10 +28,15 @@ final class DeviceWeights implements AutoCloseable {
     static final int OUT_OF_MEMORY = 2;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** One layer's tensors on the device; biases null where the model has none. */
-    record Layer(DeviceBuffer attentionNorm, DeviceMatrix query, DeviceMatrix key, DeviceMatrix value,
-            DeviceBuffer queryBias, DeviceBuffer keyBias, DeviceBuffer valueBias, DeviceMatrix attentionOutput,
-            DeviceBuffer ffnNorm, DeviceMatrix ffnGate, DeviceMatrix ffnUp, DeviceMatrix ffnDown) {
+    /**
+     * One layer's tensors on the device; biases null where the model has none. The Q, K and V
+     * matrices are stacked row-wise (as are gate and up) where they share a type, so that one
+     * GEMV computes q|k|v into one buffer: {@code qkv} is one matrix or three, whose outputs in
+     * order make up q|k|v (likewise {@code gateUp}).
+     */
+    record Layer(DeviceBuffer attentionNorm, List<DeviceMatrix> qkv, DeviceBuffer queryBias, DeviceBuffer keyBias,
+            DeviceBuffer valueBias, DeviceMatrix attentionOutput, DeviceBuffer ffnNorm, List<DeviceMatrix> gateUp,
+            DeviceMatrix ffnDown) {
     }
 
     final DeviceMatrix tokenEmbedding;
@@ -55,9 +60,9 @@ final class DeviceWeights implements AutoCloseable {
             output = matrix(weights.output());
             outputNorm = vector(weights.outputNorm());
             for (LayerWeights w : weights.layers()) {
-                layers.add(new Layer(vector(w.attentionNorm()), matrix(w.query()), matrix(w.key()), matrix(w.value()),
+                layers.add(new Layer(vector(w.attentionNorm()), stacked(w.query(), w.key(), w.value()),
                         vector(w.queryBias()), vector(w.keyBias()), vector(w.valueBias()), matrix(w.attentionOutput()),
-                        vector(w.ffnNorm()), matrix(w.ffnGate()), matrix(w.ffnUp()), matrix(w.ffnDown())));
+                        vector(w.ffnNorm()), stacked(w.ffnGate(), w.ffnUp()), matrix(w.ffnDown())));
             }
             float[] factors = weights.ropeFreqs() == null ? null : floats(weights.ropeFreqs());
             int pairs = config.ropeDimensionCount() / 2;
@@ -120,6 +125,39 @@ final class DeviceWeights implements AutoCloseable {
         return matrix;
     }
 
+    /**
+     * Matrices that multiply the same input, uploaded as few stacked matrices as their types
+     * allow (runs of one type become one buffer, rows one after the other, bytes as stored).
+     */
+    private List<DeviceMatrix> stacked(TensorView... parts) {
+        List<DeviceMatrix> matrices = new ArrayList<>();
+        int first = 0;
+        while (first < parts.length) {
+            int end = first + 1;
+            while (end < parts.length && parts[end].type() == parts[first].type()) {
+                end++;
+            }
+            long bytes = 0;
+            long rows = 0;
+            for (int i = first; i < end; i++) {
+                bytes += parts[i].data().byteSize();
+                rows += parts[i].rows();
+            }
+            String name = parts[first].name() + (end - first > 1 ? " (+" + (end - first - 1) + " stacked)" : "");
+            DeviceBuffer buffer = allocate(name, bytes);
+            long offset = 0;
+            for (int i = first; i < end; i++) {
+                buffer.slice(offset, parts[i].data().byteSize()).copyFrom(parts[i].data(), stream);
+                offset += parts[i].data().byteSize();
+            }
+            TensorView head = parts[first];
+            matrices.add(DeviceMatrix.stacked(name, buffer, head.type(), Math.toIntExact(rows),
+                    Math.toIntExact(head.rowLength())));
+            first = end;
+        }
+        return matrices;
+    }
+
     /** A norm or bias as float32 on the device; null stays null. */
     private DeviceBuffer vector(TensorView view) {
         if (view == null) {
@@ -144,19 +182,23 @@ final class DeviceWeights implements AutoCloseable {
     }
 
     private DeviceBuffer upload(String name, MemorySegment host) {
-        DeviceBuffer buffer;
+        DeviceBuffer buffer = allocate(name, host.byteSize());
+        buffer.copyFrom(host, stream);
+        return buffer;
+    }
+
+    private DeviceBuffer allocate(String name, long bytes) {
         try {
-            buffer = context.allocate(host.byteSize());
+            DeviceBuffer buffer = context.allocate(bytes);
+            allocations.add(buffer);
+            return buffer;
         } catch (CudaException e) {
             if (e.result() == OUT_OF_MEMORY) {
                 throw new GpuMemoryException("out of GPU memory while uploading '" + name + "' ("
-                        + GpuMemoryException.mebibytes(host.byteSize()) + ")", e);
+                        + GpuMemoryException.mebibytes(bytes) + ")", e);
             }
             throw e;
         }
-        allocations.add(buffer);
-        buffer.copyFrom(host, stream);
-        return buffer;
     }
 
     /** Device bytes held. */

@@ -3,6 +3,7 @@ package io.panllm.runtime.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.panllm.gguf.GgufFile;
 import io.panllm.kernels.CudaUnavailableException;
 import io.panllm.runtime.LanguageModel;
 import io.panllm.runtime.LoadedModel;
@@ -83,6 +84,25 @@ class CudaBackendTest {
     }
 
     @Test
+    void mixedTypesInOneLayer() {
+        // attn_v and ffn_up in Q8_0 among Q4_0 matrices: only runs of one type are stacked
+        requireGpu();
+        ModelConfig config = ModelConfig.llama(256, 2, 512, 8, 4, 800, 128, 1e-5f, 500000f);
+        try (Arena arena = Arena.ofShared()) {
+            Map<String, TensorView> tensors = new java.util.LinkedHashMap<>(
+                    RandomLlama.tensors(config, GgmlType.Q4_0, arena, 11, false, false));
+            Random random = new Random(5);
+            for (int l = 0; l < config.blockCount(); l++) {
+                String v = "blk." + l + ".attn_v.weight";
+                String up = "blk." + l + ".ffn_up.weight";
+                tensors.put(v, RandomLlama.tensor(arena, random, v, GgmlType.Q8_0, 1 / 16.0, 0, 256, config.kvDim()));
+                tensors.put(up, RandomLlama.tensor(arena, random, up, GgmlType.F16, 1 / 16.0, 0, 256, 512));
+            }
+            compare("mixed types", b -> LlamaModel.fromTensors(config, tensors, b), prompt(800, 20), 8);
+        }
+    }
+
+    @Test
     void greedyTokenComesFromTheGpuArgmax() {
         requireGpu();
         ModelConfig config = ModelConfig.llama(128, 1, 256, 4, 4, 3000, 64, 1e-5f, 10000f);
@@ -139,6 +159,28 @@ class CudaBackendTest {
                  LoadedModel cuda = LoadedModel.open(Path.of(file), LoadedModel.Device.CUDA, 0)) {
                 compare(file, cpu.model(), cuda.model(), prompt(cpu.model().vocabSize(), 12), 8);
             }
+            timeGreedyDecoding(Path.of(file));
+        }
+    }
+
+    /** Prints the decode speed with the argmax on the GPU (4 bytes back per token), for the notes. */
+    private static void timeGreedyDecoding(Path file) {
+        try (GgufFile gguf = GgufFile.open(file);
+             CudaModel model = gpu.load(ModelWeights.fromGguf(gguf, ModelConfig.fromGguf(gguf)));
+             Backend.KvCache cache = model.newKvCache(1024)) {
+            int next = model.forwardGreedy(cache, prompt(model.config().vocabSize(), 512), 0);
+            int position = 512;
+            for (int warmup = 0; warmup < 16; warmup++) {
+                next = model.forwardGreedy(cache, new int[] {next}, position++);
+            }
+            long start = System.nanoTime();
+            int steps = 128;
+            for (int s = 0; s < steps; s++) {
+                next = model.forwardGreedy(cache, new int[] {next}, position++);
+            }
+            double ms = (System.nanoTime() - start) / 1e6 / steps;
+            System.out.printf("%s: greedy decode at positions 528-655 with the GPU argmax: %.3f ms/token, %.1f tok/s%n",
+                    file.getFileName(), ms, 1000 / ms);
         }
     }
 
