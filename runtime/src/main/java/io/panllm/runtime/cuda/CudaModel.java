@@ -1,7 +1,6 @@
 package io.panllm.runtime.cuda;
 
 import io.panllm.kernels.CudaContext;
-import io.panllm.kernels.CudaGraph;
 import io.panllm.kernels.CudaStream;
 import io.panllm.kernels.DecodeKernels;
 import io.panllm.kernels.DecodeKernels.AttentionShape;
@@ -13,7 +12,6 @@ import io.panllm.runtime.model.ModelConfig;
 import io.panllm.runtime.model.RopeLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Map;
 
 /**
  * The Llama forward pass on the GPU, one token at a time: each step is two captured CUDA graphs
@@ -31,8 +29,6 @@ public final class CudaModel implements Backend.BackendModel {
     private final DeviceWeights weights;
     private final AttentionShape attentionShape;
     private final int attentionSplits;
-    /** Told after each stage of a step is enqueued; records events only while {@link #profileStep} captures. */
-    private StageMarks marks = StageMarks.NONE;
 
     CudaModel(ModelConfig config, DeviceWeights weights, CudaContext context, CudaStream stream, CudaKernels kernels) {
         this.config = config;
@@ -41,10 +37,10 @@ public final class CudaModel implements Backend.BackendModel {
         this.stream = stream;
         this.kernels = kernels;
         this.attentionShape = attentionShape(config);
-        // about eight CTAs per SM over all heads: enough warps in flight to hide the cache reads
-        // (each warp walks its positions one after the other)
+        // CTAs of the attention kernel over all heads, per SM: 2 measured fastest on the H100 for
+        // Llama-3.2-1B shapes (2, 4, 8, 16 tried; NOTES.md). The property is for tuning runs.
         int multiprocessors = context.device().multiprocessors();
-        int ctasPerSm = Integer.getInteger("panllm.cuda.attentionCtasPerSm", 8); // for tuning runs
+        int ctasPerSm = Integer.getInteger("panllm.cuda.attentionCtasPerSm", 2);
         this.attentionSplits = Math.max(1, Math.min(64,
                 (ctasPerSm * multiprocessors + config.headCount() - 1) / config.headCount()));
     }
@@ -143,7 +139,6 @@ public final class CudaModel implements Backend.BackendModel {
     /** What the layers graph runs: embedding lookup, then every layer. */
     private void enqueueLayers(CudaKvCache kv) {
         weights.tokenEmbedding.lookUpRow(kernels, stream, kv.token, kv.residual);
-        marks.after("embedding");
         for (int l = 0; l < weights.layers.size(); l++) {
             DeviceWeights.Layer layer = weights.layers.get(l);
             enqueueAttention(kv, layer, l);
@@ -154,39 +149,27 @@ public final class CudaModel implements Backend.BackendModel {
     private void enqueueAttention(CudaKvCache kv, DeviceWeights.Layer layer, int l) {
         int dim = config.embeddingLength();
         rmsNorm(kv.normed, kv.residual, layer.attentionNorm());
-        marks.after("rmsnorm");
         DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.qkv);
-        marks.after("q/k/v gemv");
         addBias(kv.query, layer.queryBias(), config.queryDim());
         addBias(kv.key, layer.keyBias(), config.kvDim());
         addBias(kv.value, layer.valueBias(), config.kvDim());
-        marks.after("biases");
         RopePairs pairs = config.ropeLayout() == RopeLayout.ADJACENT_PAIRS ? RopePairs.ADJACENT : RopePairs.HALVES;
         DecodeKernels decode = kernels.decode();
         decode.ropeAndStore(stream, attentionShape, config.ropeDimensionCount(), pairs, kv.query, kv.key, kv.value,
                 kv.keys[l], kv.values[l], weights.ropeInverseFrequencies, kv.position);
-        marks.after("rope + kv store");
         decode.attention(stream, attentionShape, attentionSplits, kv.query, kv.keys[l], kv.values[l], kv.position,
                 kv.attentionPartials, kv.attention);
-        marks.after("attention");
         layer.attentionOutput().multiply(kernels, stream, kv.attention, kv.projected);
-        marks.after("attn_output gemv");
         kernels.layer().add(stream, kv.residual, kv.projected, dim);
-        marks.after("residual add");
     }
 
     private void enqueueFeedForward(CudaKvCache kv, DeviceWeights.Layer layer) {
         int dim = config.embeddingLength();
         rmsNorm(kv.normed, kv.residual, layer.ffnNorm());
-        marks.after("rmsnorm");
         DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.gateUp);
-        marks.after("gate/up gemv");
         kernels.layer().swiglu(stream, kv.gate, kv.gate, kv.up, config.feedForwardLength());
-        marks.after("swiglu");
         layer.ffnDown().multiply(kernels, stream, kv.gate, kv.projected);
-        marks.after("ffn_down gemv");
         kernels.layer().add(stream, kv.residual, kv.projected, dim);
-        marks.after("residual add");
     }
 
     /** {@code x += bias}, if the model has the bias. */
@@ -209,37 +192,7 @@ public final class CudaModel implements Backend.BackendModel {
     /** What the head graph runs: final norm and LM head. */
     private void enqueueHead(CudaKvCache kv) {
         rmsNorm(kv.normed, kv.residual, weights.outputNorm);
-        marks.after("rmsnorm");
         weights.output.multiply(kernels, stream, kv.normed, kv.logits);
-        marks.after("lm head gemv");
-    }
-
-    /**
-     * Where one decode step's device time goes: the step is captured once more with an event
-     * after each stage, replayed for the token at {@code position} (the cache must hold the
-     * positions before it), and each stage's time is summed over the layers, in milliseconds,
-     * in the order the stages first ran. For tuning; the timings include no launch gaps.
-     */
-    public Map<String, Double> profileStep(Backend.KvCache cache, int token, int position) {
-        CudaKvCache kv = prepare(cache, new int[] {token}, position);
-        StageEvents events = new StageEvents(context);
-        try {
-            marks = events;
-            try (CudaGraph graph = stream.capture(() -> {
-                events.start(stream);
-                enqueueLayers(kv);
-                enqueueHead(kv);
-            })) {
-                marks = StageMarks.NONE;
-                kv.stepInput.copyFromAsync(kv.hostStepInputs.segment().asSlice(8L * position, 8), stream);
-                graph.launch(stream);
-                stream.synchronize();
-            }
-            return events.millisByStage();
-        } finally {
-            marks = StageMarks.NONE;
-            events.close();
-        }
     }
 
     @Override

@@ -181,13 +181,6 @@ class CudaBackendTest {
             double ms = (System.nanoTime() - start) / 1e6 / steps;
             System.out.printf("%s: greedy decode at positions 528-655 with the GPU argmax: %.3f ms/token, %.1f tok/s%n",
                     file.getFileName(), ms, 1000 / ms);
-            Map<String, Double> stages = model.profileStep(cache, next, position);
-            double total = stages.values().stream().mapToDouble(Double::doubleValue).sum();
-            StringBuilder table = new StringBuilder("| stage (position " + position + ") | us | share |\n| --- | ---: | ---: |\n");
-            stages.forEach((stage, millis) -> table.append(String.format("| %s | %.1f | %.0f%% |%n", stage, 1000 * millis,
-                    100 * millis / total)));
-            System.out.printf("%s: device time of one step by stage (graph with events), total %.1f us%n%s",
-                    file.getFileName(), 1000 * total, table);
         }
     }
 
