@@ -19,6 +19,7 @@ import java.util.List;
  */
 final class CudaKvCache implements Backend.KvCache {
     private final int capacity;
+    private final CudaContext context;
     private final List<DeviceBuffer> allocations = new ArrayList<>();
     private final List<AutoCloseable> hostAndGraphs = new ArrayList<>();
 
@@ -56,6 +57,7 @@ final class CudaKvCache implements Backend.KvCache {
 
     CudaKvCache(ModelConfig config, int capacity, int attentionSplits, CudaContext context) {
         this.capacity = capacity;
+        this.context = context;
         DecodeKernels.AttentionShape shape = CudaModel.attentionShape(config);
         long cacheBytes = 4L * capacity * config.kvDim();
         long needed = 2 * cacheBytes * config.blockCount();
@@ -136,6 +138,7 @@ final class CudaKvCache implements Backend.KvCache {
 
     @Override
     public void close() {
+        context.makeCurrent(); // a session may be closed from another thread than the one that used it
         for (AutoCloseable c : hostAndGraphs) {
             try {
                 c.close();
