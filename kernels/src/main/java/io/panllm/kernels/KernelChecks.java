@@ -33,7 +33,7 @@ public final class KernelChecks implements AutoCloseable {
     private final CudaStream stream;
     private final GemvKernels gemv;
     private final LayerKernels layer;
-    private final EmbedKernels embed;
+    private final DecodeKernels decode;
 
     public KernelChecks(CudaContext context, Random random) {
         this.context = context;
@@ -41,7 +41,7 @@ public final class KernelChecks implements AutoCloseable {
         this.stream = context.createStream();
         this.gemv = new GemvKernels(context);
         this.layer = new LayerKernels(context);
-        this.embed = new EmbedKernels(context);
+        this.decode = new DecodeKernels(context);
     }
 
     public GemvKernels gemvKernels() {
@@ -50,6 +50,10 @@ public final class KernelChecks implements AutoCloseable {
 
     public LayerKernels layerKernels() {
         return layer;
+    }
+
+    public DecodeKernels decodeKernels() {
+        return decode;
     }
 
     /** y = W x for random W in {@code format} and random x, with the given kernel variant. */
@@ -68,28 +72,18 @@ public final class KernelChecks implements AutoCloseable {
         }
     }
 
-    /** The embedding row of a random token (and a row of NaN for an id out of range). */
-    public Result embed(WeightFormat format, int rows, int cols) {
+    /** The embedding row of a random token, read from a device-side id. */
+    public Result embed(DecodeKernels.RowFormat format, int rows, int cols) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
+            MemorySegment hostWeights = RandomWeights.rows(arena, random, format, rows, cols);
             int token = random.nextInt(rows);
             try (DeviceBuffer weights = context.allocate(hostWeights.byteSize());
                  DeviceBuffer tokenBuffer = uploadInt(token);
-                 DeviceBuffer out = poisoned(cols);
-                 DeviceBuffer badToken = uploadInt(rows);
-                 DeviceBuffer badOut = context.allocate(4L * cols)) {
+                 DeviceBuffer out = poisoned(cols)) {
                 weights.copyFrom(hostWeights, stream);
-                badOut.fillWords(0, stream);
-                embed.embed(stream, format, weights, tokenBuffer, out, rows, cols);
-                embed.embed(stream, format, weights, badToken, badOut, rows, cols);
-                float[] expected = Dequantize.row(format, hostWeights, token, cols);
-                double error = relativeError(download(out, cols), expected);
-                for (float value : download(badOut, cols)) {
-                    if (!Float.isNaN(value)) {
-                        error = Double.NaN; // an id out of range must give NaN, not a row
-                    }
-                }
-                return compare("embed " + format, rows + "x" + cols + " token " + token, error);
+                decode.embed(stream, format, weights, tokenBuffer, out, cols);
+                return compare("embed " + format, rows + "x" + cols + " token " + token, download(out, cols),
+                        Dequantize.row(format, hostWeights, token, cols));
             }
         }
     }
@@ -105,32 +99,51 @@ public final class KernelChecks implements AutoCloseable {
         }
         try (DeviceBuffer values = upload(logits); DeviceBuffer result = context.allocate(4)) {
             result.fillWords(-1, stream);
-            layer.argmax(stream, values, n, result);
+            decode.argmax(stream, values, n, result);
             int actual = downloadInt(result);
             return compare("argmax", n + " -> " + actual, actual == expected ? 0 : 1);
         }
     }
 
-    /** KV-cache append: value stored at a device-side position of a cache of {@code slots} rows. */
-    public Result storeAtPosition(int n, int slots, int position) {
-        float[] value = RandomWeights.gaussian(random, n, 1.0);
-        float[] expected = new float[n * slots];
-        Arrays.fill(expected, Float.NaN);
-        System.arraycopy(value, 0, expected, position * n, n);
-        try (DeviceBuffer valueBuffer = upload(value); DeviceBuffer cache = poisoned(n * slots);
-             DeviceBuffer positionBuffer = uploadInt(position); DeviceBuffer pastTheEnd = uploadInt(slots)) {
-            layer.storeAtPosition(stream, cache, valueBuffer, n, positionBuffer);
-            layer.storeAtPosition(stream, cache, valueBuffer, n, pastTheEnd); // must write nothing
-            float[] stored = download(cache, n * slots);
-            boolean othersUntouched = true;
-            for (int i = 0; i < stored.length; i++) {
-                if ((i < position * n || i >= (position + 1) * n) && !Float.isNaN(stored[i])) {
-                    othersUntouched = false;
+    /**
+     * RoPE of q and k with the KV-cache append (one launch), at a device-side position of a cache
+     * of {@code slots} positions: q rotated in place, rotated k and v in their cache rows, every
+     * other row untouched (still NaN). The error is the worst of the three parts'.
+     */
+    public Result ropeAndStore(DecodeKernels.AttentionShape shape, int ropeDim, DecodeKernels.RopePairs pairs,
+                               int slots, int position) {
+        int kvDim = shape.kvDim();
+        float[] q = RandomWeights.gaussian(random, shape.queryDim(), 1.0);
+        float[] k = RandomWeights.gaussian(random, kvDim, 1.0);
+        float[] v = RandomWeights.gaussian(random, kvDim, 1.0);
+        double[] inverseFrequencies = new double[ropeDim / 2];
+        for (int i = 0; i < inverseFrequencies.length; i++) {
+            inverseFrequencies[i] = Math.pow(500000.0, -2.0 * i / ropeDim);
+        }
+        boolean halves = pairs == DecodeKernels.RopePairs.HALVES;
+        try (Arena arena = Arena.ofConfined();
+             DeviceBuffer qBuffer = upload(q); DeviceBuffer kBuffer = upload(k); DeviceBuffer vBuffer = upload(v);
+             DeviceBuffer keys = poisoned(slots * kvDim); DeviceBuffer values = poisoned(slots * kvDim);
+             DeviceBuffer frequencies = context.allocate(8L * inverseFrequencies.length);
+             DeviceBuffer positionBuffer = uploadInt(position)) {
+            frequencies.copyFrom(arena.allocateFrom(ValueLayout.JAVA_DOUBLE, inverseFrequencies), stream);
+            decode.ropeAndStore(stream, shape, ropeDim, pairs, qBuffer, kBuffer, vBuffer, keys, values, frequencies,
+                    positionBuffer);
+            double error = relativeError(download(qBuffer, q.length),
+                    LayerReference.rope(q, inverseFrequencies, position, shape.heads(), shape.headDim(), ropeDim, halves));
+            float[] keyRows = download(keys, slots * kvDim);
+            float[] valueRows = download(values, slots * kvDim);
+            error = Math.max(error, relativeError(Arrays.copyOfRange(keyRows, position * kvDim, (position + 1) * kvDim),
+                    LayerReference.rope(k, inverseFrequencies, position, shape.kvHeads(), shape.headDim(), ropeDim, halves)));
+            error = Math.max(error, relativeError(Arrays.copyOfRange(valueRows, position * kvDim, (position + 1) * kvDim), v));
+            for (int i = 0; i < slots * kvDim; i++) {
+                boolean stored = i >= position * kvDim && i < (position + 1) * kvDim;
+                if (!stored && !(Float.isNaN(keyRows[i]) && Float.isNaN(valueRows[i]))) {
+                    error = Double.NaN; // wrote outside its row
                 }
             }
-            float[] row = Arrays.copyOfRange(stored, position * n, (position + 1) * n);
-            return compare("store at position", n + " into slot " + position + " of " + slots,
-                    othersUntouched ? relativeError(row, value) : Double.NaN);
+            return compare("rope + store kv " + pairs, shape.heads() + "/" + shape.kvHeads() + "x" + shape.headDim()
+                    + " rope " + ropeDim + " @" + position + " of " + slots, error);
         }
     }
 
@@ -332,7 +345,7 @@ public final class KernelChecks implements AutoCloseable {
 
     @Override
     public void close() {
-        embed.close();
+        decode.close();
         layer.close();
         gemv.close();
         stream.close();

@@ -32,6 +32,14 @@ public final class RandomWeights {
         return weights;
     }
 
+    /** Rows of an embedding table in {@code format}: Gaussian floats for F32, else {@link #matrix}. */
+    public static MemorySegment rows(Arena arena, Random random, DecodeKernels.RowFormat format, int rows, int cols) {
+        if (format == DecodeKernels.RowFormat.F32) {
+            return arena.allocateFrom(ValueLayout.JAVA_FLOAT, gaussian(random, rows * cols, 0.05));
+        }
+        return matrix(arena, random, WeightFormat.valueOf(format.name()), rows, cols);
+    }
+
     public static float[] gaussian(Random random, int n, double scale) {
         float[] values = new float[n];
         for (int i = 0; i < n; i++) {

@@ -67,8 +67,8 @@ class DeviceKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(WeightFormat.class)
-    void embeddingRowMatchesReference(WeightFormat format) {
+    @EnumSource(DecodeKernels.RowFormat.class)
+    void embeddingRowMatchesReference(DecodeKernels.RowFormat format) {
         assumeDevice();
         assertPassed(checks.embed(format, 1031, 2080));
     }
@@ -81,9 +81,10 @@ class DeviceKernelTest {
     }
 
     @Test
-    void storeAtPositionWritesOnlyItsSlot() {
+    void ropeAndKvStoreMatchReferenceAndWriteOnlyTheirRow() {
         assumeDevice();
-        assertPassed(checks.storeAtPosition(1027, 9, 5));
+        assertPassed(checks.ropeAndStore(new DecodeKernels.AttentionShape(32, 8, 64), 64, DecodeKernels.RopePairs.ADJACENT, 9, 5));
+        assertPassed(checks.ropeAndStore(new DecodeKernels.AttentionShape(14, 2, 64), 32, DecodeKernels.RopePairs.HALVES, 4, 3));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.panllm.kernels.reference;
 
+import io.panllm.kernels.DecodeKernels;
 import io.panllm.kernels.WeightFormat;
 
 import java.lang.foreign.MemorySegment;
@@ -14,6 +15,14 @@ public final class Dequantize {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private Dequantize() {
+    }
+
+    /** Row {@code row} of an embedding table in {@code format} (F32 rows, or a {@link WeightFormat}'s). */
+    public static float[] row(DecodeKernels.RowFormat format, MemorySegment weights, int row, int cols) {
+        if (format == DecodeKernels.RowFormat.F32) {
+            return weights.asSlice(4L * row * cols, 4L * cols).toArray(ValueLayout.JAVA_FLOAT);
+        }
+        return row(WeightFormat.valueOf(format.name()), weights, row, cols);
     }
 
     /** Row {@code row} of a matrix of {@code cols} columns, as floats. */

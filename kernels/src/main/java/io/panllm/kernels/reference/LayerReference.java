@@ -62,6 +62,28 @@ public final class LayerReference {
         return out;
     }
 
+    /**
+     * RoPE as the decode step's rope_store_kv computes it: in each head, pairs (2i, 2i + 1)
+     * ({@code halves} false: llama.cpp's NORM) or (i, i + ropeDim / 2) (true: NEOX) for i < ropeDim / 2
+     * rotated by position * invFreq[i] (angle in double); elements past ropeDim unchanged.
+     */
+    public static float[] rope(float[] x, double[] invFreq, int position, int heads, int headDim, int ropeDim,
+                               boolean halves) {
+        float[] out = x.clone();
+        for (int head = 0; head < heads; head++) {
+            for (int i = 0; i < ropeDim / 2; i++) {
+                double angle = position * invFreq[i];
+                int first = head * headDim + (halves ? i : 2 * i);
+                int second = first + (halves ? ropeDim / 2 : 1);
+                double x0 = x[first];
+                double x1 = x[second];
+                out[first] = (float) (x0 * Math.cos(angle) - x1 * Math.sin(angle));
+                out[second] = (float) (x0 * Math.sin(angle) + x1 * Math.cos(angle));
+            }
+        }
+        return out;
+    }
+
     /** Llama's inverse frequencies base^(-2k/headDim), without Llama 3 scaling. */
     public static float[] inverseFrequencies(int headDim, double base) {
         float[] invFreq = new float[headDim / 2];
