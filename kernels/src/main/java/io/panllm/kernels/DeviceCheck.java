@@ -74,10 +74,12 @@ public final class DeviceCheck {
         for (WeightFormat format : WeightFormat.values()) {
             for (GemvKernels.Variant variant : GemvKernels.Variant.values()) {
                 if (checks.gemvKernels().supports(format, variant)) {
-                    results.add(checks.gemv(format, variant, 1, 32));
-                    results.add(checks.gemv(format, variant, 37, 96));
-                    results.add(checks.gemv(format, variant, 4099, 2144));
-                    results.add(checks.gemv(format, variant, 302, 8224)); // chunks > threads: the loop runs 5 times
+                    int unit = KernelChecks.columns(format, 1);
+                    results.add(checks.gemv(format, variant, 1, unit));
+                    results.add(checks.gemv(format, variant, 37, 3 * unit));
+                    results.add(checks.gemv(format, variant, 4099, KernelChecks.columns(format, 2144)));
+                    // chunks > threads: the loop runs several times, not the same number on every lane
+                    results.add(checks.gemv(format, variant, 302, KernelChecks.columns(format, 8224)));
                 }
             }
         }

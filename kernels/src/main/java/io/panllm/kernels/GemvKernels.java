@@ -28,7 +28,13 @@ public final class GemvKernels implements AutoCloseable {
          * v5: four rows per warp with the next chunk's loads issued before this chunk's arithmetic;
          * Q4_0 (16 weights per chunk) and Q8_0 (8).
          */
-        FOUR_ROWS_PER_WARP_PIPELINED(4, 16, "_warp_rows4_pipelined", WeightFormat.Q4_0, WeightFormat.Q8_0);
+        FOUR_ROWS_PER_WARP_PIPELINED(4, 16, "_warp_rows4_pipelined", WeightFormat.Q4_0, WeightFormat.Q8_0),
+        /**
+         * One row per warp, four warps per CTA, lanes over chunks of 8 (BF16) or 32 weights
+         * (gemv_formats.ptx): the kernel of every format besides Q4_0, Q8_0 and F16.
+         */
+        ONE_ROW_PER_WARP(1, 32, "", WeightFormat.BF16, WeightFormat.IQ4_NL, WeightFormat.Q4_K, WeightFormat.Q6_K,
+                WeightFormat.NF4, WeightFormat.FP4);
 
         final int rowsPerCta;
         final int weightsPerChunk; // sizes the CTA of the per-CTA variants (the per-warp ones use 4 warps)
@@ -48,7 +54,8 @@ public final class GemvKernels implements AutoCloseable {
 
     /** Loads the GEMV module into the current context. */
     public GemvKernels(CudaContext context) {
-        this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/gemv.ptx");
+        this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/gemv.ptx",
+                "io/panllm/kernels/gemv_formats.ptx");
         for (WeightFormat format : WeightFormat.values()) {
             Map<Variant, CudaKernel> variants = new EnumMap<>(Variant.class);
             for (Variant variant : Variant.values()) {
@@ -76,6 +83,7 @@ public final class GemvKernels implements AutoCloseable {
             case F16 -> Variant.ONE_ROW_PER_CTA;
             case Q8_0 -> Variant.FOUR_ROWS_PER_CTA;
             case Q4_0 -> rows >= cols ? Variant.FOUR_ROWS_PER_WARP_PIPELINED : Variant.FOUR_ROWS_PER_CTA;
+            case BF16, IQ4_NL, Q4_K, Q6_K, NF4, FP4 -> Variant.ONE_ROW_PER_WARP;
         };
     }
 
@@ -122,6 +130,9 @@ public final class GemvKernels implements AutoCloseable {
      * for 2048 and 4096 columns beat 256 by up to 30%, 256 win from 8192 columns on; NOTES.md).
      */
     static LaunchShape shape(int rows, int cols, Variant variant, int maxThreads) {
+        if (variant == Variant.ONE_ROW_PER_WARP) {
+            return LaunchShape.of((rows + 3) / 4, 128); // the kernels take exactly 4 warps per CTA
+        }
         if (variant == Variant.FOUR_ROWS_PER_WARP || variant == Variant.FOUR_ROWS_PER_WARP_PIPELINED) {
             int threads = Math.min(maxThreads, 128);
             int rowsPerCta = variant.rowsPerCta * threads / 32;

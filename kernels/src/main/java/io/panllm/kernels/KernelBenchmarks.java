@@ -104,6 +104,7 @@ public final class KernelBenchmarks implements AutoCloseable {
                     case FOUR_ROWS_HALF_BLOCKS -> " v3 4 rows/CTA, half blocks";
                     case FOUR_ROWS_PER_WARP -> " v4 4 rows/warp, half blocks";
                     case FOUR_ROWS_PER_WARP_PIPELINED -> " v5 v4 pipelined";
+                    case ONE_ROW_PER_WARP -> " row/warp";
                 }
                         + (maxThreads == GemvKernels.MAX_THREADS ? "" : " " + maxThreads + " thr");
                 return new Timing(name, rows + "x" + cols, bytes, graphMicros, streamMicros, error);

@@ -56,6 +56,15 @@ public final class KernelChecks implements AutoCloseable {
         return decode;
     }
 
+    /**
+     * {@code cols} rounded up to whole blocks of {@code format} (and whole 32-weight chunks), so that
+     * one list of awkward widths serves every format: 96 is 3 blocks of Q4_0 and 768 of Q4_K.
+     */
+    public static int columns(WeightFormat format, int cols) {
+        int unit = Math.max(32, format.blockSize);
+        return (cols + unit - 1) / unit * unit;
+    }
+
     /** y = W x for random W in {@code format} and random x, with the given kernel variant. */
     public Result gemv(WeightFormat format, GemvKernels.Variant variant, int rows, int cols) {
         try (Arena arena = Arena.ofConfined()) {

@@ -18,18 +18,41 @@ public final class RandomWeights {
         for (long b = 0; b < blocks; b++) {
             random.nextBytes(block);
             MemorySegment.copy(block, 0, weights, ValueLayout.JAVA_BYTE, b * format.blockBytes, block.length);
-            if (format == WeightFormat.F16) {
-                for (int i = 0; i < format.blockSize; i++) {
-                    weights.set(ValueLayout.JAVA_SHORT_UNALIGNED, b * format.blockBytes + 2L * i,
-                            Float.floatToFloat16((random.nextFloat() - 0.5f) * 0.1f));
-                }
-            } else {
-                // scale d like a real quantizer's: absmax / 7 or / 127 of weights around 0.05
-                float d = (float) ((0.002 + random.nextDouble() * 0.02) * (random.nextBoolean() ? 1 : -1));
-                weights.set(ValueLayout.JAVA_SHORT_UNALIGNED, b * format.blockBytes, Float.floatToFloat16(d));
-            }
+            randomizeScales(random, format, weights, b * format.blockBytes);
         }
         return weights;
+    }
+
+    /** Overwrites the block's floats (F16, BF16) or scales with finite values of a real quantizer's size. */
+    private static void randomizeScales(Random random, WeightFormat format, MemorySegment weights, long block) {
+        switch (format) {
+            case F16, BF16 -> {
+                for (int i = 0; i < format.blockSize; i++) {
+                    float value = (random.nextFloat() - 0.5f) * 0.1f;
+                    short bits = format == WeightFormat.F16 ? Float.floatToFloat16(value)
+                            : (short) (Float.floatToRawIntBits(value) >>> 16);
+                    weights.set(ValueLayout.JAVA_SHORT_UNALIGNED, block + 2L * i, bits);
+                }
+            }
+            // d of Q4_0/Q8_0 like absmax / 7 or / 127 of weights around 0.05; the others' d and
+            // absmax values alike, just so that every weight is finite and of a plausible size
+            case Q4_0, Q8_0 -> setHalf(weights, block, signedScale(random, 0.002, 0.02));
+            case IQ4_NL -> setHalf(weights, block, signedScale(random, 0.0002, 0.001));
+            case NF4, FP4 -> setHalf(weights, block, (float) (0.02 + random.nextDouble() * 0.1));
+            case Q4_K -> {
+                setHalf(weights, block, (float) (0.0002 + random.nextDouble() * 0.001));      // d
+                setHalf(weights, block + 2, (float) (0.0002 + random.nextDouble() * 0.005));  // dmin
+            }
+            case Q6_K -> setHalf(weights, block + 208, signedScale(random, 0.00001, 0.0001));
+        }
+    }
+
+    private static float signedScale(Random random, double least, double spread) {
+        return (float) ((least + random.nextDouble() * spread) * (random.nextBoolean() ? 1 : -1));
+    }
+
+    private static void setHalf(MemorySegment weights, long offset, float value) {
+        weights.set(ValueLayout.JAVA_SHORT_UNALIGNED, offset, Float.floatToFloat16(value));
     }
 
     /** Rows of an embedding table in {@code format}: Gaussian floats for F32, else {@link #matrix}. */

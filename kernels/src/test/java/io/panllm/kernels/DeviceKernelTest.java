@@ -58,10 +58,11 @@ class DeviceKernelTest {
         assumeDevice();
         for (GemvKernels.Variant variant : GemvKernels.Variant.values()) {
             if (checks.gemvKernels().supports(format, variant)) {
-                assertPassed(checks.gemv(format, variant, 1, 32));
-                assertPassed(checks.gemv(format, variant, 37, 96));
-                assertPassed(checks.gemv(format, variant, 1031, 2144));
-                assertPassed(checks.gemv(format, variant, 67, 8224));
+                int unit = KernelChecks.columns(format, 1);
+                assertPassed(checks.gemv(format, variant, 1, unit));
+                assertPassed(checks.gemv(format, variant, 37, 3 * unit));
+                assertPassed(checks.gemv(format, variant, 1031, KernelChecks.columns(format, 2144)));
+                assertPassed(checks.gemv(format, variant, 67, KernelChecks.columns(format, 8224)));
             }
         }
     }

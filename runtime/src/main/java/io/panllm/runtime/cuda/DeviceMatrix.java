@@ -9,8 +9,9 @@ import io.panllm.tensor.GgmlType;
 
 /**
  * A weight matrix on the GPU in its GGUF type, as uploaded from the file (one stored row per
- * output), and the kernel that multiplies with it: the block-layout GEMVs for Q4_0, Q8_0 and F16,
- * the one-warp-per-row kernel for F32 and for F16 rows whose length is not a multiple of 8.
+ * output), and the kernel that multiplies with it: the block-layout GEMVs (Q4_0, Q8_0, F16, BF16,
+ * IQ4_NL, Q4_K, Q6_K and the NF4/FP4 extension types), the one-warp-per-row kernel for F32 and for
+ * F16 rows whose length is not a multiple of 8.
  */
 final class DeviceMatrix {
     final String name;
@@ -36,7 +37,7 @@ final class DeviceMatrix {
         if (gemvFormat(view.type(), Math.toIntExact(view.rowLength())) == null
                 && (view.type() != GgmlType.F32 && view.type() != GgmlType.F16)) {
             throw new UnsupportedOnGpuException("tensor '" + view.name() + "' is " + view.type()
-                    + " (the CUDA backend multiplies with Q4_0, Q8_0, F16 and F32)");
+                    + " (the CUDA backend multiplies with F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, IQ4_NL, NF4 and FP4)");
         }
     }
 
@@ -51,11 +52,20 @@ final class DeviceMatrix {
             case Q4_0 -> WeightFormat.Q4_0;
             case Q8_0 -> WeightFormat.Q8_0;
             case F16 -> cols % WeightFormat.F16.blockSize == 0 ? WeightFormat.F16 : null;
+            case BF16 -> cols % WeightFormat.BF16.blockSize == 0 ? WeightFormat.BF16 : null;
+            case IQ4_NL -> WeightFormat.IQ4_NL;
+            case Q4_K -> WeightFormat.Q4_K;
+            case Q6_K -> WeightFormat.Q6_K;
+            case NF4 -> WeightFormat.NF4;
+            case FP4 -> WeightFormat.FP4;
             default -> null;
         };
     }
 
-    /** The row layout the embedding lookup reads, or null where it has no kernel for the type. */
+    /**
+     * The row layout the embedding lookup reads, or null where it has no kernel for the type (the
+     * table is then uploaded a second time, dequantized to F16: {@link DeviceWeights}).
+     */
     static RowFormat rowFormat(GgmlType type) {
         return switch (type) {
             case F32 -> RowFormat.F32;

@@ -8,6 +8,7 @@ import io.panllm.runtime.model.LayerWeights;
 import io.panllm.runtime.model.ModelConfig;
 import io.panllm.runtime.model.ModelWeights;
 import io.panllm.runtime.model.TensorView;
+import io.panllm.tensor.GgmlType;
 import io.panllm.tensor.UnsupportedTypeException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -56,7 +57,7 @@ final class DeviceWeights implements AutoCloseable {
         this.stream = stream;
         try {
             ModelConfig config = weights.config();
-            tokenEmbedding = matrix(weights.tokenEmbedding());
+            tokenEmbedding = embeddingTable(weights.tokenEmbedding());
             output = matrix(weights.output());
             outputNorm = vector(weights.outputNorm());
             for (LayerWeights w : weights.layers()) {
@@ -94,6 +95,9 @@ final class DeviceWeights implements AutoCloseable {
         for (TensorView t : weights.tensors().values()) {
             needed += t.data().byteSize();
         }
+        if (DeviceMatrix.rowFormat(weights.tokenEmbedding().type()) == null) {
+            needed += 4 * weights.tokenEmbedding().elementCount(); // the F32 copy the lookup reads
+        }
         CudaContext.MemoryInfo memory = context.memoryInfo();
         if (needed > memory.freeBytes()) {
             throw new GpuMemoryException("the model's weights need " + GpuMemoryException.mebibytes(needed)
@@ -105,7 +109,7 @@ final class DeviceWeights implements AutoCloseable {
     }
 
     private static void checkSupported(ModelWeights weights) {
-        DeviceMatrix.checkSupported(weights.tokenEmbedding());
+        // (the token embedding takes any type the codecs read: see embeddingTable)
         DeviceMatrix.checkSupported(weights.output());
         for (LayerWeights w : weights.layers()) {
             for (TensorView m : List.of(w.query(), w.key(), w.value(), w.attentionOutput(), w.ffnGate(), w.ffnUp(),
@@ -123,6 +127,41 @@ final class DeviceWeights implements AutoCloseable {
         DeviceMatrix matrix = DeviceMatrix.of(view, upload(view.name(), view.data()));
         uploaded.put(view, matrix);
         return matrix;
+    }
+
+    /**
+     * The table the embedding lookup reads: the uploaded matrix where the lookup has a kernel for
+     * its type (shared with a tied LM head), else a second copy dequantized to F32 on the host, a
+     * slab of rows at a time: exactly the CPU backend's values. (The lookup runs inside the
+     * captured graph with the token id in device memory, so the host cannot dequantize just the
+     * one row per step without a copy before every replay; the copy costs 4 bytes per element of
+     * GPU memory once, 1 GB for Llama-3.2-1B's 128256 x 2048 table.)
+     */
+    private DeviceMatrix embeddingTable(TensorView view) {
+        if (DeviceMatrix.rowFormat(view.type()) != null) {
+            return matrix(view);
+        }
+        int rows = Math.toIntExact(view.rows());
+        int cols = Math.toIntExact(view.rowLength());
+        long rowBytes = view.data().byteSize() / rows;
+        int slab = Math.max(1, (1 << 22) / cols); // about 16 MB of floats per slab
+        DeviceBuffer table = allocate(view.name() + " (as F32 for the lookup)", 4L * rows * cols);
+        float[] values = new float[slab * cols];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment floats = arena.allocate(4L * slab * cols, 16);
+            for (int first = 0; first < rows; first += slab) {
+                int count = Math.min(slab, rows - first);
+                try {
+                    view.type().codec().dequantize(view.data().asSlice(first * rowBytes, count * rowBytes), values, 0,
+                            count * cols);
+                } catch (UnsupportedTypeException e) {
+                    throw new UnsupportedOnGpuException("tensor '" + view.name() + "' is " + view.type());
+                }
+                MemorySegment.copy(values, 0, floats, FLOAT, 0, count * cols);
+                table.slice(4L * first * cols, 4L * count * cols).copyFrom(floats.asSlice(0, 4L * count * cols), stream);
+            }
+        }
+        return DeviceMatrix.stacked(view.name() + " (F32)", table, GgmlType.F32, rows, cols);
     }
 
     /**

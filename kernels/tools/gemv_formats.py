@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""Writes kernels/src/main/resources/io/panllm/kernels/gemv_formats.ptx.
+
+The kernels are hand-written PTX; this script only repeats the straight-line parts (the loads of
+one chunk, then its 8 to 32 multiply-adds) that PTX, having no macros or compile-time loops,
+would otherwise need copied by hand. Run it from the repository root after editing, and commit
+both files: the PTX is what the driver loads and what a reviewer reads.
+"""
+import struct
+
+OUT = "kernels/src/main/resources/io/panllm/kernels/gemv_formats.ptx"
+
+
+def f32(value):
+    return "0f%08X" % struct.unpack("<I", struct.pack("<f", value))[0]
+
+
+IQ4_NL = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+       -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+       0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+       0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0]
+FP4 = [0.0, 0.005208333333, 0.66666667, 1.0, 0.33333333, 0.5, 0.16666667, 0.25,
+       -0.0, -0.005208333333, -0.66666667, -1.0, -0.33333333, -0.5, -0.16666667, -0.25]
+
+HEADER = """//
+// gemv_formats.ptx: y = W x for one token (decode) for the GGUF block types besides Q4_0, Q8_0
+// and F16 (those are in gemv.ptx): BF16, IQ4_NL, Q4_K, Q6_K, and panllm's NF4 / FP4 extension
+// types. W is read as stored in the file (layouts: gguf-io's io.panllm.tensor.GgmlType, and
+// llama.cpp's ggml-common.h), x and y are float32. Loaded after common.ptx (warp_sum).
+// The repeated straight-line parts were expanded by kernels/tools/gemv_formats.py.
+//
+// Launch shape (all kernels): one warp per row, 4 warps per CTA: block.x = 128, grid.x =
+// ceil(rows / 4). Lane l of a row's warp takes chunks l, l + 32, l + 64, ... of the row; a chunk
+// is 8 weights (BF16) or 32 (the others: a block of IQ4_NL, half a block of NF4/FP4, a 32-weight
+// sub-block of Q4_K/Q6_K). Each chunk's loads (its weight bytes and its float4s of x) are all
+// issued before its arithmetic; the products accumulate in fp32, and the warp sums its lanes
+// with shuffles (no shared memory, no barrier, except the table kernels' one at the start).
+// cols must be a multiple of the block size (8 for BF16); the Java side checks it.
+//
+// Alignment: a row starts at row * row_bytes from a 16-byte aligned buffer. BF16 rows (16 bytes
+// per 8 weights) and Q4_K super-blocks (144 bytes) keep 16-byte alignment, so they are read as
+// 16-byte vectors; IQ4_NL (18), NF4/FP4 (34) and Q6_K (210) blocks are only 2-byte aligned and
+// are read as 16-bit words.
+//
+// Small integers become floats without cvt where it pays (as in gemv.ptx): the byte goes into
+// the low mantissa bits of 2^23 (0x4B0000nn is the float 8388608 + nn) and one subtraction
+// removes 2^23 and the zero point. The non-linear codes (IQ4_NL, NF4, FP4) are looked up in a
+// 16-float table that each CTA copies from constant memory into shared memory first.
+//
+"""
+
+
+class Kernel:
+    def __init__(self, name):
+        self.name = name
+        self.lines = []
+
+    def emit(self, line=""):
+        self.lines.append(line)
+
+    def op(self, text, comment=None):
+        parts = text.split(None, 1)
+        line = "    %-19s %s" % (parts[0], parts[1] if len(parts) > 1 else "")
+        if comment:
+            line = "%-64s // %s" % (line, comment)
+        self.emit(line.rstrip())
+
+
+def prologue(k, block_size, block_bytes, chunk, table=None, extra_regs=""):
+    log_block = block_size.bit_length() - 1
+    log_chunk = chunk.bit_length() - 1
+    k.emit(".visible .entry %s(.param .u64 param_weights, .param .u64 param_x, .param .u64 param_y," % k.name)
+    k.emit("        .param .u32 param_rows, .param .u32 param_cols)")
+    k.emit("{")
+    k.emit("    .reg .pred  p_exit, p_done, p_lane0, p_table;")
+    k.emit("    .reg .u32   tid, lane, warp, row, rows, cols, chunk, chunks, blocks_per_row, table_slot;")
+    k.emit("    .reg .u64   weights, x, y, row_ptr, x_ptr, offset, table_addr;")
+    k.emit("    .reg .f32   acc, x<%d>;" % chunk)
+    if extra_regs:
+        k.emit(extra_regs)
+    k.emit()
+    k.op("ld.param.u64 weights, [param_weights];")
+    k.op("ld.param.u64 x, [param_x];")
+    k.op("ld.param.u64 y, [param_y];")
+    k.op("ld.param.u32 rows, [param_rows];")
+    k.op("ld.param.u32 cols, [param_cols];")
+    k.op("cvta.to.global.u64 weights, weights;")
+    k.op("cvta.to.global.u64 x, x;")
+    k.op("cvta.to.global.u64 y, y;")
+    k.op("mov.u32 tid, %tid.x;")
+    if table:
+        k.emit("    // threads 0..15 copy the code table into shared memory (before any warp may exit)")
+        k.op("setp.lt.u32 p_table, tid, 16;")
+        k.op("mul.wide.u32 table_addr, tid, 4;")
+        k.op("mov.u64 offset, %s;" % table)
+        k.op("add.u64 table_addr, table_addr, offset;")
+        k.op("shl.b32 table_slot, tid, 2;")
+        k.op("mov.u32 lane, code_table;")
+        k.op("add.u32 table_slot, table_slot, lane;")
+        k.op("@p_table ld.const.f32 acc, [table_addr];")
+        k.op("@p_table st.shared.f32 [table_slot], acc;")
+        k.op("bar.sync 0;")
+    k.op("shr.u32 warp, tid, 5;")
+    k.op("and.b32 lane, tid, 31;")
+    k.op("mov.u32 row, %ctaid.x;")
+    k.op("mad.lo.u32 row, row, 4, warp;", "4 rows (warps) per CTA")
+    k.op("setp.ge.u32 p_exit, row, rows;")
+    k.op("@p_exit bra.uni EXIT;", "the whole warp leaves together")
+    k.op("shr.u32 blocks_per_row, cols, %d;" % log_block)
+    k.op("mul.wide.u32 offset, row, blocks_per_row;")
+    k.op("mad.lo.u64 row_ptr, offset, %d, weights;" % block_bytes, "row * row_bytes")
+    k.op("shr.u32 chunks, cols, %d;" % log_chunk, "chunks of %d weights" % chunk)
+    k.op("mov.f32 acc, 0f00000000;")
+    k.op("mov.u32 chunk, lane;")
+    k.emit("LOOP:")
+    k.op("setp.ge.u32 p_done, chunk, chunks;")
+    k.op("@p_done bra REDUCE;")
+
+
+def load_x(k, chunk):
+    k.op("mul.wide.u32 x_ptr, chunk, %d;" % (4 * chunk), "x of this chunk: %d floats" % chunk)
+    k.op("add.u64 x_ptr, x_ptr, x;")
+    for i in range(chunk // 4):
+        k.op("ld.global.nc.v4.f32 {x%d, x%d, x%d, x%d}, [x_ptr+%d];" % (4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3, 16 * i))
+
+
+def epilogue(k):
+    k.op("add.u32 chunk, chunk, 32;")
+    k.op("bra.uni LOOP;")
+    k.emit("REDUCE:")
+    k.op("call.uni (acc), warp_sum, (acc);")
+    k.op("setp.eq.u32 p_lane0, lane, 0;")
+    k.op("mul.wide.u32 offset, row, 4;")
+    k.op("add.u64 offset, offset, y;")
+    k.op("@p_lane0 st.global.f32 [offset], acc;")
+    k.emit("EXIT:")
+    k.op("ret;")
+    k.emit("}")
+
+
+def bf16():
+    k = Kernel("gemv_bf16")
+    k.emit("// BF16: [rows][cols] bfloat16, the top half of a float32: word i of a 16-byte load holds")
+    k.emit("// elements 2i (low half, shifted up) and 2i + 1 (high half, masked).")
+    prologue(k, 8, 16, 8, extra_regs="    .reg .b32   w<4>, lo<4>, hi<4>;\n    .reg .u64   addr;")
+    k.op("mul.wide.u32 addr, chunk, 16;")
+    k.op("add.u64 addr, addr, row_ptr;")
+    k.op("ld.global.nc.v4.u32 {w0, w1, w2, w3}, [addr];")
+    load_x(k, 8)
+    for i in range(4):
+        k.op("shl.b32 lo%d, w%d, 16;" % (i, i))
+        k.op("and.b32 hi%d, w%d, 0xFFFF0000;" % (i, i))
+    for i in range(4):
+        k.op("fma.rn.f32 acc, lo%d, x%d, acc;" % (i, 2 * i))
+        k.op("fma.rn.f32 acc, hi%d, x%d, acc;" % (i, 2 * i + 1))
+    epilogue(k)
+    return k
+
+
+def table_dot(k, word, nibble_bits):
+    """sum += table[nibble] * x[element] for each (bit position, element) of a 16-bit word."""
+    for bit, element in nibble_bits:
+        k.op("bfe.u32 code, h%d, %d, 4;" % (word, bit))
+        k.op("shl.b32 code, code, 2;")
+        k.op("add.u32 code, code, table_base;")
+        k.op("ld.shared.f32 value, [code];")
+        k.op("fma.rn.f32 sum, value, x%d, sum;" % element)
+
+
+def iq4_nl():
+    k = Kernel("gemv_iq4_nl")
+    k.emit("// IQ4_NL: blocks of 32 weights, 18 bytes: fp16 d, then qs[16]; element j is the low nibble")
+    k.emit("// of qs[j] for j < 16 and the high nibble of qs[j - 16] otherwise, its value")
+    k.emit("// d * kvalues_iq4nl[nibble]. One chunk = one block; 16-bit word i = qs[2i] | qs[2i+1] << 8.")
+    prologue(k, 32, 18, 32, table="iq4_nl_table",
+             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<8>, code, table_base;\n"
+                        "    .reg .u64   addr;\n    .reg .f32   d, sum, value;")
+    k.op("mov.u32 table_base, code_table;")
+    k.op("mul.wide.u32 addr, chunk, 18;")
+    k.op("add.u64 addr, addr, row_ptr;")
+    k.op("ld.global.nc.b16 d_bits, [addr];")
+    for i in range(8):
+        k.op("ld.global.nc.u16 h%d, [addr+%d];" % (i, 2 + 2 * i))
+    load_x(k, 32)
+    k.op("cvt.f32.f16 d, d_bits;")
+    k.op("mov.f32 sum, 0f00000000;")
+    for i in range(8):
+        table_dot(k, i, [(0, 2 * i), (8, 2 * i + 1), (4, 2 * i + 16), (12, 2 * i + 17)])
+    k.op("fma.rn.f32 acc, d, sum, acc;")
+    epilogue(k)
+    return k
+
+
+def bnb4(name, table):
+    k = Kernel("gemv_" + name)
+    k.emit("// %s (panllm extension, bitsandbytes layout): blocks of 64 weights, 34 bytes: fp16 absmax," % name.upper())
+    k.emit("// then 32 bytes of codes, element 2k in the HIGH nibble of byte k and 2k + 1 in the low one;")
+    k.emit("// value absmax * table[code]. One chunk = half a block (16 code bytes); 16-bit word i =")
+    k.emit("// byte 2i | byte 2i+1 << 8 holds elements 4i (bits 4-7), 4i+1 (0-3), 4i+2 (12-15), 4i+3 (8-11).")
+    prologue(k, 64, 34, 32, table=table,
+             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<8>, code, table_base, block, half;\n"
+                        "    .reg .u64   addr, codes;\n    .reg .f32   d, sum, value;")
+    k.op("mov.u32 table_base, code_table;")
+    k.op("shr.u32 block, chunk, 1;")
+    k.op("and.b32 half, chunk, 1;")
+    k.op("mul.wide.u32 addr, block, 34;")
+    k.op("add.u64 addr, addr, row_ptr;")
+    k.op("ld.global.nc.b16 d_bits, [addr];", "absmax")
+    k.op("mul.wide.u32 codes, half, 16;")
+    k.op("add.u64 codes, codes, addr;")
+    for i in range(8):
+        k.op("ld.global.nc.u16 h%d, [codes+%d];" % (i, 2 + 2 * i))
+    load_x(k, 32)
+    k.op("cvt.f32.f16 d, d_bits;")
+    k.op("mov.f32 sum, 0f00000000;")
+    for i in range(8):
+        table_dot(k, i, [(4, 4 * i), (0, 4 * i + 1), (12, 4 * i + 2), (8, 4 * i + 3)])
+    k.op("fma.rn.f32 acc, d, sum, acc;")
+    epilogue(k)
+    return k
+
+
+def q4_k():
+    k = Kernel("gemv_q4_k")
+    k.emit("// Q4_K: super-blocks of 256 weights, 144 bytes: fp16 d, fp16 dmin, scales[12], qs[128].")
+    k.emit("// Sub-block s (32 weights, s = 0..7) has a 6-bit scale sc and min m packed in scales[12]")
+    k.emit("// (ggml's get_scale_min_k4): s < 4: sc = q[s] & 63, m = q[s+4] & 63; s >= 4:")
+    k.emit("// sc = (q[s+4] & 15) | (q[s-4] >> 6) << 4, m = (q[s+4] >> 4) | (q[s] >> 6) << 4. Its quants are")
+    k.emit("// the low (s even) or high (s odd) nibbles of qs[32 (s/2) .. 32 (s/2) + 31], in order; value")
+    k.emit("// d sc q - dmin m. One chunk = one sub-block: d sc sum(q x) - dmin m sum(x).")
+    prologue(k, 256, 144, 32,
+             extra_regs="    .reg .pred  p_high;\n"
+                        "    .reg .b16   d_bits, dmin_bits;\n"
+                        "    .reg .u32   super, sub, group, shift, head, q_s, q_s4, q_low, sc, m, sc_hi, m_hi, t, q<8>, w;\n    .reg .b32   f;\n"
+                        "    .reg .u64   base, addr;\n    .reg .f32   d, dmin, scale, min, sum, sum_x, value;")
+    k.op("shr.u32 super, chunk, 3;")
+    k.op("and.b32 sub, chunk, 7;")
+    k.op("mul.wide.u32 base, super, 144;")
+    k.op("add.u64 base, base, row_ptr;")
+    k.op("ld.global.nc.u32 head, [base];", "d | dmin << 16")
+    k.op("cvt.u64.u32 addr, sub;")
+    k.op("add.u64 addr, addr, base;")
+    k.op("ld.global.nc.u8 q_s, [addr+4];", "scales[s]")
+    k.op("ld.global.nc.u8 q_s4, [addr+8];", "scales[s + 4]")
+    k.op("and.b32 t, sub, 3;")
+    k.op("cvt.u64.u32 addr, t;")
+    k.op("add.u64 addr, addr, base;")
+    k.op("ld.global.nc.u8 q_low, [addr+4];", "scales[s & 3] = scales[s - 4] for s >= 4")
+    k.op("shr.u32 group, sub, 1;")
+    k.op("mul.wide.u32 addr, group, 32;")
+    k.op("add.u64 addr, addr, base;")
+    k.op("ld.global.nc.v4.u32 {q0, q1, q2, q3}, [addr+16];", "qs[32 group ..], 16-byte aligned")
+    k.op("ld.global.nc.v4.u32 {q4, q5, q6, q7}, [addr+32];")
+    load_x(k, 32)
+    k.op("and.b32 sc, q_s, 63;")
+    k.op("and.b32 m, q_s4, 63;")
+    k.op("and.b32 sc_hi, q_s4, 15;")
+    k.op("shr.u32 t, q_low, 6;")
+    k.op("bfi.b32 sc_hi, t, sc_hi, 4, 2;", "(q[s+4] & 15) | (q[s-4] >> 6) << 4")
+    k.op("shr.u32 m_hi, q_s4, 4;")
+    k.op("shr.u32 t, q_s, 6;")
+    k.op("bfi.b32 m_hi, t, m_hi, 4, 2;", "(q[s+4] >> 4) | (q[s] >> 6) << 4")
+    k.op("setp.ge.u32 p_high, sub, 4;")
+    k.op("selp.b32 sc, sc_hi, sc, p_high;")
+    k.op("selp.b32 m, m_hi, m, p_high;")
+    k.op("mov.b32 {d_bits, dmin_bits}, head;")
+    k.op("cvt.f32.f16 d, d_bits;")
+    k.op("cvt.f32.f16 dmin, dmin_bits;")
+    k.op("cvt.rn.f32.u32 scale, sc;")
+    k.op("cvt.rn.f32.u32 min, m;")
+    k.op("mul.f32 scale, scale, d;")
+    k.op("mul.f32 min, min, dmin;")
+    k.op("and.b32 shift, sub, 1;")
+    k.op("shl.b32 shift, shift, 2;", "0: low nibbles, 4: high nibbles")
+    k.op("mov.f32 sum, 0f00000000;")
+    k.op("mov.f32 sum_x, 0f00000000;")
+    for i in range(8):
+        k.op("shr.u32 w, q%d, shift;" % i)
+        k.op("and.b32 w, w, 0x0F0F0F0F;", "weights %d..%d" % (4 * i, 4 * i + 3))
+        for j in range(4):
+            e = 4 * i + j
+            k.op("prmt.b32 f, w, 0x4B000000, 0x744%d;" % j)
+            k.op("sub.f32 value, f, 0f4B000000;", "q")
+            k.op("fma.rn.f32 sum, value, x%d, sum;" % e)
+            k.op("add.f32 sum_x, sum_x, x%d;" % e)
+    k.op("fma.rn.f32 acc, scale, sum, acc;")
+    k.op("neg.f32 min, min;")
+    k.op("fma.rn.f32 acc, min, sum_x, acc;")
+    epilogue(k)
+    return k
+
+
+def q6_k():
+    k = Kernel("gemv_q6_k")
+    k.emit("// Q6_K: super-blocks of 256 weights, 210 bytes: ql[128] (low 4 bits), qh[64] (high 2 bits),")
+    k.emit("// scales[16] int8, fp16 d. Sub-block s (32 weights; h = s / 4, t = s % 4) is elements")
+    k.emit("// 128 h + 32 t + l, l = 0..31 (ggml's dequantize_row_q6_K): low bits = nibble t / 2 (low, high)")
+    k.emit("// of ql[64 h + 32 (t % 2) + l], high bits = bits 2t, 2t+1 of qh[32 h + l], q = low | high << 4,")
+    k.emit("// value d * scales[8 h + 2 t + l / 16] * (q - 32). One chunk = one sub-block.")
+    prologue(k, 256, 210, 32,
+             extra_regs="    .reg .b16   d_bits;\n"
+                        "    .reg .u32   super, sub, half, quarter, t, low_shift, high_shift, l<16>, hh<16>, ql, qh, q;\n    .reg .b32   f;\n"
+                        "    .reg .s32   scale_a, scale_b;\n"
+                        "    .reg .u64   base, addr, low_addr, high_addr;\n"
+                        "    .reg .f32   d, sum_a, sum_b, value, sa, sb;")
+    k.op("shr.u32 super, chunk, 3;")
+    k.op("and.b32 sub, chunk, 7;")
+    k.op("shr.u32 half, sub, 2;")
+    k.op("and.b32 quarter, sub, 3;")
+    k.op("mul.wide.u32 base, super, 210;")
+    k.op("add.u64 base, base, row_ptr;")
+    k.op("and.b32 t, quarter, 1;")
+    k.op("shl.b32 t, t, 5;")
+    k.op("mad.lo.u32 t, half, 64, t;", "64 h + 32 (t % 2)")
+    k.op("cvt.u64.u32 low_addr, t;")
+    k.op("add.u64 low_addr, low_addr, base;")
+    k.op("mul.wide.u32 high_addr, half, 32;")
+    k.op("add.u64 high_addr, high_addr, base;", "qh[32 h ..] at +128")
+    k.op("shl.b32 t, quarter, 1;")
+    k.op("mad.lo.u32 t, half, 8, t;", "8 h + 2 t")
+    k.op("cvt.u64.u32 addr, t;")
+    k.op("add.u64 addr, addr, base;")
+    for i in range(16):
+        k.op("ld.global.nc.u16 l%d, [low_addr+%d];" % (i, 2 * i))
+    for i in range(16):
+        k.op("ld.global.nc.u16 hh%d, [high_addr+%d];" % (i, 128 + 2 * i))
+    k.op("ld.global.nc.s8 scale_a, [addr+192];", "scale of l < 16")
+    k.op("ld.global.nc.s8 scale_b, [addr+193];", "scale of l >= 16")
+    k.op("ld.global.nc.b16 d_bits, [base+208];")
+    load_x(k, 32)
+    k.op("shr.u32 low_shift, quarter, 1;")
+    k.op("shl.b32 low_shift, low_shift, 2;", "0 or 4")
+    k.op("shl.b32 high_shift, quarter, 1;", "2t")
+    k.op("mov.f32 sum_a, 0f00000000;")
+    k.op("mov.f32 sum_b, 0f00000000;")
+    for i in range(8):
+        k.op("prmt.b32 ql, l%d, l%d, 0x5410;" % (2 * i, 2 * i + 1), "ql bytes %d..%d" % (4 * i, 4 * i + 3))
+        k.op("prmt.b32 qh, hh%d, hh%d, 0x5410;" % (2 * i, 2 * i + 1))
+        k.op("shr.u32 ql, ql, low_shift;")
+        k.op("and.b32 ql, ql, 0x0F0F0F0F;")
+        k.op("shr.u32 qh, qh, high_shift;")
+        k.op("and.b32 qh, qh, 0x03030303;")
+        k.op("shl.b32 qh, qh, 4;")
+        k.op("or.b32 q, ql, qh;", "four 6-bit q")
+        for j in range(4):
+            e = 4 * i + j
+            k.op("prmt.b32 f, q, 0x4B000000, 0x744%d;" % j)
+            k.op("sub.f32 value, f, 0f4B000020;", "q - 32")
+            k.op("fma.rn.f32 %s, value, x%d, %s;" % ("sum_a" if e < 16 else "sum_b", e, "sum_a" if e < 16 else "sum_b"))
+    k.op("cvt.f32.f16 d, d_bits;")
+    k.op("cvt.rn.f32.s32 sa, scale_a;")
+    k.op("cvt.rn.f32.s32 sb, scale_b;")
+    k.op("mul.f32 sum_b, sum_b, sb;")
+    k.op("fma.rn.f32 sum_a, sum_a, sa, sum_b;")
+    k.op("fma.rn.f32 acc, d, sum_a, acc;")
+    epilogue(k)
+    return k
+
+
+def table(name, values):
+    return ".const .align 4 .f32 %s[16] = {%s};" % (name, ", ".join(f32(v) for v in values))
+
+
+def main():
+    out = [HEADER]
+    out.append("// The 16 values of the non-linear 4-bit codes: kvalues_iq4nl (ggml-common.h), and bitsandbytes'")
+    out.append("// NF4 and FP4 tables (get_4bit_type; FP4 divided by 12 so that the largest is 1).")
+    out.append(table("iq4_nl_table", IQ4_NL))
+    out.append(table("nf4_table", NF4))
+    out.append(table("fp4_table", FP4))
+    out.append("// This CTA's copy of the table its kernel looks up.")
+    out.append(".shared .align 4 .f32 code_table[16];")
+    out.append("")
+    for kernel in [bf16(), iq4_nl(), bnb4("nf4", "nf4_table"), bnb4("fp4", "fp4_table"), q4_k(), q6_k()]:
+        out.append("// ---------------------------------------------------------------------------------------------")
+        out.extend(kernel.lines)
+        out.append("")
+    with open(OUT, "w") as f:
+        f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
