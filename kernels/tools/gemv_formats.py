@@ -25,7 +25,7 @@ FP4 = [0.0, 0.005208333333, 0.66666667, 1.0, 0.33333333, 0.5, 0.16666667, 0.25,
 
 HEADER = """//
 // gemv_formats.ptx: y = W x for one token (decode) for the GGUF block types besides Q4_0, Q8_0
-// and F16 (those are in gemv.ptx): BF16, IQ4_NL, Q4_K, Q6_K, and panllm's NF4 / FP4 extension
+// and F16 (those are in gemv.ptx): BF16, IQ4_NL, Q4_K, Q5_K, Q6_K, and panllm's NF4 / FP4 extension
 // types. W is read as stored in the file (layouts: gguf-io's io.panllm.tensor.GgmlType, and
 // llama.cpp's ggml-common.h), x and y are float32. Loaded after common.ptx (warp_sum).
 // The repeated straight-line parts were expanded by kernels/tools/gemv_formats.py.
@@ -33,13 +33,13 @@ HEADER = """//
 // Launch shape (all kernels): one warp per row, 4 warps per CTA: block.x = 128, grid.x =
 // ceil(rows / 4). Lane l of a row's warp takes chunks l, l + 32, l + 64, ... of the row; a chunk
 // is 8 weights (BF16) or 32 (the others: a block of IQ4_NL, half a block of NF4/FP4, a 32-weight
-// sub-block of Q4_K/Q6_K). Each chunk's loads (its weight bytes and its float4s of x) are all
+// sub-block of Q4_K/Q5_K/Q6_K). Each chunk's loads (its weight bytes and its float4s of x) are all
 // issued before its arithmetic; the products accumulate in fp32, and the warp sums its lanes
 // with shuffles (no shared memory, no barrier, except the table kernels' one at the start).
 // cols must be a multiple of the block size (8 for BF16); the Java side checks it.
 //
 // Alignment: a row starts at row * row_bytes from a 16-byte aligned buffer. BF16 rows (16 bytes
-// per 8 weights) and Q4_K super-blocks (144 bytes) keep 16-byte alignment, so they are read as
+// per 8 weights) and Q4_K/Q5_K super-blocks (144/176 bytes) keep 16-byte alignment, so they are read as
 // 16-byte vectors; IQ4_NL (18), NF4/FP4 (34) and Q6_K (210) blocks are only 2-byte aligned and
 // are read as 16-bit words.
 //
@@ -221,22 +221,28 @@ def bnb4(name, table):
     return k
 
 
-def q4_k():
-    k = Kernel("gemv_q4_k")
+def q4_k(high_bits=False):
+    """Q4_K, or with high_bits Q5_K: the same plus qh[32] whose bit s of byte l is bit 4 of q."""
+    k = Kernel("gemv_q5_k" if high_bits else "gemv_q4_k")
+    if high_bits:
+        k.emit("// Q5_K: super-blocks of 256 weights, 176 bytes: fp16 d, fp16 dmin, scales[12], qh[32], qs[128].")
+        k.emit("// As Q4_K (below), with a fifth bit per weight: bit s of qh[l] is bit 4 of element l of")
+        k.emit("// sub-block s; value d sc q - dmin m, q = 0..31.")
     k.emit("// Q4_K: super-blocks of 256 weights, 144 bytes: fp16 d, fp16 dmin, scales[12], qs[128].")
     k.emit("// Sub-block s (32 weights, s = 0..7) has a 6-bit scale sc and min m packed in scales[12]")
     k.emit("// (ggml's get_scale_min_k4): s < 4: sc = q[s] & 63, m = q[s+4] & 63; s >= 4:")
     k.emit("// sc = (q[s+4] & 15) | (q[s-4] >> 6) << 4, m = (q[s+4] >> 4) | (q[s] >> 6) << 4. Its quants are")
     k.emit("// the low (s even) or high (s odd) nibbles of qs[32 (s/2) .. 32 (s/2) + 31], in order; value")
     k.emit("// d sc q - dmin m. One chunk = one sub-block: d sc sum(q x) - dmin m sum(x).")
-    prologue(k, 256, 144, 32,
+    qs_offset = 48 if high_bits else 16
+    prologue(k, 256, 176 if high_bits else 144, 32,
              extra_regs="    .reg .pred  p_high;\n"
                         "    .reg .b16   d_bits, dmin_bits;\n"
-                        "    .reg .u32   super, sub, group, shift, head, q_s, q_s4, q_low, sc, m, sc_hi, m_hi, t, q<8>, w;\n    .reg .b32   f;\n"
+                        "    .reg .u32   super, sub, group, shift, head, q_s, q_s4, q_low, sc, m, sc_hi, m_hi, t, q<8>, w, qh<8>, hb;\n    .reg .b32   f;\n"
                         "    .reg .u64   base, addr;\n    .reg .f32   d, dmin, scale, min, sum, sum_x, value;")
     k.op("shr.u32 super, chunk, 3;")
     k.op("and.b32 sub, chunk, 7;")
-    k.op("mul.wide.u32 base, super, 144;")
+    k.op("mul.wide.u32 base, super, %d;" % (176 if high_bits else 144))
     k.op("add.u64 base, base, row_ptr;")
     k.op("ld.global.nc.u32 head, [base];", "d | dmin << 16")
     k.op("cvt.u64.u32 addr, sub;")
@@ -250,8 +256,11 @@ def q4_k():
     k.op("shr.u32 group, sub, 1;")
     k.op("mul.wide.u32 addr, group, 32;")
     k.op("add.u64 addr, addr, base;")
-    k.op("ld.global.nc.v4.u32 {q0, q1, q2, q3}, [addr+16];", "qs[32 group ..], 16-byte aligned")
-    k.op("ld.global.nc.v4.u32 {q4, q5, q6, q7}, [addr+32];")
+    k.op("ld.global.nc.v4.u32 {q0, q1, q2, q3}, [addr+%d];" % qs_offset, "qs[32 group ..], 16-byte aligned")
+    k.op("ld.global.nc.v4.u32 {q4, q5, q6, q7}, [addr+%d];" % (qs_offset + 16))
+    if high_bits:
+        k.op("ld.global.nc.v4.u32 {qh0, qh1, qh2, qh3}, [base+16];", "qh[32]")
+        k.op("ld.global.nc.v4.u32 {qh4, qh5, qh6, qh7}, [base+32];")
     load_x(k, 32)
     k.op("and.b32 sc, q_s, 63;")
     k.op("and.b32 m, q_s4, 63;")
@@ -278,6 +287,11 @@ def q4_k():
     for i in range(8):
         k.op("shr.u32 w, q%d, shift;" % i)
         k.op("and.b32 w, w, 0x0F0F0F0F;", "weights %d..%d" % (4 * i, 4 * i + 3))
+        if high_bits:
+            k.op("shr.u32 hb, qh%d, sub;" % i)
+            k.op("and.b32 hb, hb, 0x01010101;", "bit s of each qh byte")
+            k.op("shl.b32 hb, hb, 4;")
+            k.op("or.b32 w, w, hb;")
         for j in range(4):
             e = 4 * i + j
             k.op("prmt.b32 f, w, 0x4B000000, 0x744%d;" % j)
@@ -372,7 +386,7 @@ def main():
     out.append("// This CTA's copy of the table its kernel looks up.")
     out.append(".shared .align 4 .f32 code_table[16];")
     out.append("")
-    for kernel in [bf16(), iq4_nl(), bnb4("nf4", "nf4_table"), bnb4("fp4", "fp4_table"), q4_k(), q6_k()]:
+    for kernel in [bf16(), iq4_nl(), bnb4("nf4", "nf4_table"), bnb4("fp4", "fp4_table"), q4_k(), q4_k(high_bits=True), q6_k()]:
         out.append("// ---------------------------------------------------------------------------------------------")
         out.extend(kernel.lines)
         out.append("")

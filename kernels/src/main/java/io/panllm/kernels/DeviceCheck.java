@@ -25,6 +25,9 @@ public final class DeviceCheck {
 
     public static void main(String[] args) {
         boolean quick = List.of(args).contains("--quick");
+        // --formats Q4_K,Q6_K: benchmark only these formats' GEMVs (and skip the layer kernels)
+        int formatsAt = List.of(args).indexOf("--formats");
+        List<String> benchFormats = formatsAt >= 0 ? List.of(args[formatsAt + 1].split(",")) : null;
         boolean profile = args.length == 5 && args[0].equals("--profile");
         long seed = System.nanoTime();
         Random random = new Random(seed);
@@ -61,7 +64,7 @@ public final class DeviceCheck {
             }
             boolean allPassed = printChecks(runChecks(checks));
             if (!quick) {
-                runBenchmarks(context, checks, random);
+                runBenchmarks(context, checks, random, benchFormats);
             }
             System.out.println(allPassed ? "ALL CHECKS PASSED" : "SOME CHECKS FAILED");
             System.exit(allPassed ? 0 : 1);
@@ -118,13 +121,16 @@ public final class DeviceCheck {
         return allPassed;
     }
 
-    private static void runBenchmarks(CudaContext context, KernelChecks checks, Random random) {
+    private static void runBenchmarks(CudaContext context, KernelChecks checks, Random random, List<String> formats) {
         try (KernelBenchmarks bench = new KernelBenchmarks(context, checks.stream(), checks.gemvKernels(), random)) {
             double copyBandwidth = bench.copyBandwidth(1L << 30);
             System.out.printf(Locale.ROOT, "%ndevice-to-device copy of 1 GiB: %.0f GB/s (read + write)%n", copyBandwidth / 1e9);
             List<KernelBenchmarks.Timing> timings = new ArrayList<>();
             int[][] shapes = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {128256, 2048}, {4096, 4096}, {14336, 4096}, {4096, 14336}};
             for (WeightFormat format : WeightFormat.values()) {
+                if (formats != null && !formats.contains(format.name())) {
+                    continue;
+                }
                 for (GemvKernels.Variant variant : GemvKernels.Variant.values()) {
                     if (checks.gemvKernels().supports(format, variant)) {
                         for (int[] shape : shapes) {
@@ -133,7 +139,9 @@ public final class DeviceCheck {
                     }
                 }
             }
-            timings.addAll(layerTimings(context, checks, bench));
+            if (formats == null) {
+                timings.addAll(layerTimings(context, checks, bench));
+            }
             System.out.println();
             System.out.printf(Locale.ROOT, "| kernel | shape | MB moved | floor us @%.0f GB/s | floor us @3000 GB/s | graph us | stream us | GB/s | of copy BW | rel. error |%n",
                     copyBandwidth / 1e9);

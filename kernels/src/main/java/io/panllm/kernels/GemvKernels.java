@@ -33,8 +33,8 @@ public final class GemvKernels implements AutoCloseable {
          * One row per warp, four warps per CTA, lanes over chunks of 8 (BF16) or 32 weights
          * (gemv_formats.ptx): the kernel of every format besides Q4_0, Q8_0 and F16.
          */
-        ONE_ROW_PER_WARP(1, 32, "", WeightFormat.BF16, WeightFormat.IQ4_NL, WeightFormat.Q4_K, WeightFormat.Q6_K,
-                WeightFormat.NF4, WeightFormat.FP4);
+        ONE_ROW_PER_WARP(1, 32, "", WeightFormat.BF16, WeightFormat.IQ4_NL, WeightFormat.Q4_K, WeightFormat.Q5_K,
+                WeightFormat.Q6_K,                 WeightFormat.NF4, WeightFormat.FP4);
 
         final int rowsPerCta;
         final int weightsPerChunk; // sizes the CTA of the per-CTA variants (the per-warp ones use 4 warps)
@@ -83,7 +83,7 @@ public final class GemvKernels implements AutoCloseable {
             case F16 -> Variant.ONE_ROW_PER_CTA;
             case Q8_0 -> Variant.FOUR_ROWS_PER_CTA;
             case Q4_0 -> rows >= cols ? Variant.FOUR_ROWS_PER_WARP_PIPELINED : Variant.FOUR_ROWS_PER_CTA;
-            case BF16, IQ4_NL, Q4_K, Q6_K, NF4, FP4 -> Variant.ONE_ROW_PER_WARP;
+            case BF16, IQ4_NL, Q4_K, Q5_K, Q6_K, NF4, FP4 -> Variant.ONE_ROW_PER_WARP;
         };
     }
 

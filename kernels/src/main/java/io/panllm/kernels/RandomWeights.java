@@ -39,7 +39,7 @@ public final class RandomWeights {
             case Q4_0, Q8_0 -> setHalf(weights, block, signedScale(random, 0.002, 0.02));
             case IQ4_NL -> setHalf(weights, block, signedScale(random, 0.0002, 0.001));
             case NF4, FP4 -> setHalf(weights, block, (float) (0.02 + random.nextDouble() * 0.1));
-            case Q4_K -> {
+            case Q4_K, Q5_K -> {
                 setHalf(weights, block, (float) (0.0002 + random.nextDouble() * 0.001));      // d
                 setHalf(weights, block + 2, (float) (0.0002 + random.nextDouble() * 0.005));  // dmin
             }

@@ -20,6 +20,8 @@ public enum WeightFormat {
      * 128 bytes of 4-bit quants; weight = d * scale * q - dmin * min.
      */
     Q4_K(256, 144),
+    /** 256 weights: as Q4_K with qh[32] (bit s of byte l: bit 4 of element l of sub-block s) before the quants. */
+    Q5_K(256, 176),
     /** 256 weights: ql[128] (low 4 bits), qh[64] (high 2 bits), 16 int8 scales, fp16 d; weight = d * scale * (q - 32). */
     Q6_K(256, 210),
     /**

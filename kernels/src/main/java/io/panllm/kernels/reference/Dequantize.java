@@ -34,8 +34,11 @@ public final class Dequantize {
         return weights.get(ValueLayout.JAVA_BYTE, offset) & 0xFF;
     }
 
-    /** ggml's dequantize_row_q4_K for one super-block: d, dmin, scales[12], qs[128]. */
-    private static void q4_k(MemorySegment weights, long block, float[] values, int first) {
+    /**
+     * ggml's dequantize_row_q4_K for one super-block (d, dmin, scales[12], qs[128]), or with
+     * {@code highBits} dequantize_row_q5_K (d, dmin, scales[12], qh[32], qs[128]).
+     */
+    private static void q4_k(MemorySegment weights, long block, float[] values, int first, boolean highBits) {
         float d = Float.float16ToFloat(weights.get(F16, block));
         float dmin = Float.float16ToFloat(weights.get(F16, block + 2));
         long scales = block + 4;
@@ -49,10 +52,13 @@ public final class Dequantize {
                 scale = (unsignedByte(weights, scales + sub + 4) & 15) | (unsignedByte(weights, scales + sub - 4) >>> 6) << 4;
                 min = (unsignedByte(weights, scales + sub + 4) >>> 4) | (unsignedByte(weights, scales + sub) >>> 6) << 4;
             }
-            long quants = block + 16 + 32L * (sub / 2);
+            long quants = block + (highBits ? 48 : 16) + 32L * (sub / 2);
             for (int l = 0; l < 32; l++) {
                 int packed = unsignedByte(weights, quants + l);
                 int q = sub % 2 == 0 ? packed & 15 : packed >>> 4;
+                if (highBits) {
+                    q |= ((unsignedByte(weights, block + 16 + l) >>> sub) & 1) << 4;
+                }
                 values[first + 32 * sub + l] = d * scale * q - dmin * min;
             }
         }
@@ -144,7 +150,8 @@ public final class Dequantize {
                         values[first + 2 * k + 1] = absmax * table[packed & 15];
                     }
                 }
-                case Q4_K -> q4_k(weights, block, values, first);
+                case Q4_K -> q4_k(weights, block, values, first, false);
+                case Q5_K -> q4_k(weights, block, values, first, true);
                 case Q6_K -> q6_k(weights, block, values, first);
             }
         }

@@ -10,7 +10,7 @@ import io.panllm.tensor.GgmlType;
 /**
  * A weight matrix on the GPU in its GGUF type, as uploaded from the file (one stored row per
  * output), and the kernel that multiplies with it: the block-layout GEMVs (Q4_0, Q8_0, F16, BF16,
- * IQ4_NL, Q4_K, Q6_K and the NF4/FP4 extension types), the one-warp-per-row kernel for F32 and for
+ * IQ4_NL, Q4_K, Q5_K, Q6_K and the NF4/FP4 extension types), the one-warp-per-row kernel for F32 and for
  * F16 rows whose length is not a multiple of 8.
  */
 final class DeviceMatrix {
@@ -37,7 +37,7 @@ final class DeviceMatrix {
         if (gemvFormat(view.type(), Math.toIntExact(view.rowLength())) == null
                 && (view.type() != GgmlType.F32 && view.type() != GgmlType.F16)) {
             throw new UnsupportedOnGpuException("tensor '" + view.name() + "' is " + view.type()
-                    + " (the CUDA backend multiplies with F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, IQ4_NL, NF4 and FP4)");
+                    + " (the CUDA backend multiplies with F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, NF4 and FP4)");
         }
     }
 
@@ -55,6 +55,7 @@ final class DeviceMatrix {
             case BF16 -> cols % WeightFormat.BF16.blockSize == 0 ? WeightFormat.BF16 : null;
             case IQ4_NL -> WeightFormat.IQ4_NL;
             case Q4_K -> WeightFormat.Q4_K;
+            case Q5_K -> WeightFormat.Q5_K;
             case Q6_K -> WeightFormat.Q6_K;
             case NF4 -> WeightFormat.NF4;
             case FP4 -> WeightFormat.FP4;

@@ -65,15 +65,15 @@ class CudaBackendTest {
     void unsupportedTypesAreRefusedByName() {
         // needs no GPU: the check runs before anything is uploaded
         try (Arena arena = Arena.ofConfined()) {
-            TensorView q5k = RandomLlama.tensor(arena, new Random(1), "output.weight", GgmlType.Q5_K, 0.1, 0, 256, 4);
-            assertThatThrownBy(() -> DeviceMatrix.checkSupported(q5k))
+            TensorView q41 = RandomLlama.tensor(arena, new Random(1), "output.weight", GgmlType.Q4_1, 0.1, 0, 256, 4);
+            assertThatThrownBy(() -> DeviceMatrix.checkSupported(q41))
                     .isInstanceOf(UnsupportedOnGpuException.class)
-                    .hasMessageContaining("output.weight").hasMessageContaining("Q5_K").hasMessageContaining("--device cpu");
+                    .hasMessageContaining("output.weight").hasMessageContaining("Q4_1").hasMessageContaining("--device cpu");
         }
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "BF16", "IQ4_NL", "Q4_K", "Q6_K", "NF4", "FP4"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "BF16", "IQ4_NL", "Q4_K", "Q5_K", "Q6_K", "NF4", "FP4"})
     void randomLlamaMatchesTheCpu(GgmlType type) {
         requireGpu();
         ModelConfig config = ModelConfig.llama(256, 2, 512, 8, 2, 1000, 256, 1e-5f, 10000f);
