@@ -32,9 +32,10 @@ HEADER = """//
 //
 // Launch shape (all kernels): one warp per row, 4 warps per CTA: block.x = 128, grid.x =
 // ceil(rows / 4). Lane l of a row's warp takes chunks l, l + 32, l + 64, ... of the row; a chunk
-// is 8 weights (BF16) or 32 (the others: a block of IQ4_NL, half a block of NF4/FP4, a 32-weight
-// sub-block of Q4_K/Q5_K/Q6_K). Each chunk's loads (its weight bytes and its float4s of x) are all
-// issued before its arithmetic; the products accumulate in fp32, and the warp sums its lanes
+// is 8 consecutive weights, so a warp reads 256 consecutive weights and 1 KB of x per step: its x
+// loads and weight bytes are coalesced (v1 of these kernels gave each lane 32 weights: lanes 128
+// bytes apart in x, 32 L1 wavefronts per float4 load, 11-22% of the DRAM bandwidth; NOTES.md).
+// Each chunk's loads (its weight bytes and its two float4s of x) are issued before its arithmetic; the products accumulate in fp32, and the warp sums its lanes
 // with shuffles (no shared memory, no barrier, except the table kernels' one at the start).
 // cols must be a multiple of the block size (8 for BF16); the Java side checks it.
 //
@@ -161,7 +162,7 @@ def bf16():
 def table_dot(k, word, nibble_bits):
     """sum += table[nibble] * x[element] for each (bit position, element) of a 16-bit word."""
     for bit, element in nibble_bits:
-        k.op("bfe.u32 code, h%d, %d, 4;" % (word, bit))
+        k.op("bfe.u32 code, h%d, %s, 4;" % (word, bit))
         k.op("shl.b32 code, code, 2;")
         k.op("add.u32 code, code, table_base;")
         k.op("ld.shared.f32 value, [code];")
@@ -172,21 +173,30 @@ def iq4_nl():
     k = Kernel("gemv_iq4_nl")
     k.emit("// IQ4_NL: blocks of 32 weights, 18 bytes: fp16 d, then qs[16]; element j is the low nibble")
     k.emit("// of qs[j] for j < 16 and the high nibble of qs[j - 16] otherwise, its value")
-    k.emit("// d * kvalues_iq4nl[nibble]. One chunk = one block; 16-bit word i = qs[2i] | qs[2i+1] << 8.")
-    prologue(k, 32, 18, 32, table="iq4_nl_table",
-             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<8>, code, table_base;\n"
+    k.emit("// d * kvalues_iq4nl[nibble]. Chunk q (0..3) of a block = elements 8q..8q+7: the low (q < 2)")
+    k.emit("// or high (q >= 2) nibbles of qs[8 (q % 2) .. 8 (q % 2) + 7], read as four 16-bit words.")
+    prologue(k, 32, 18, 8, table="iq4_nl_table",
+             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<4>, code, table_base, block, quarter, low, high;\n"
                         "    .reg .u64   addr;\n    .reg .f32   d, sum, value;")
     k.op("mov.u32 table_base, code_table;")
-    k.op("mul.wide.u32 addr, chunk, 18;")
+    k.op("shr.u32 block, chunk, 2;")
+    k.op("and.b32 quarter, chunk, 3;")
+    k.op("mul.wide.u32 addr, block, 18;")
     k.op("add.u64 addr, addr, row_ptr;")
     k.op("ld.global.nc.b16 d_bits, [addr];")
-    for i in range(8):
-        k.op("ld.global.nc.u16 h%d, [addr+%d];" % (i, 2 + 2 * i))
-    load_x(k, 32)
+    k.op("and.b32 low, quarter, 1;")
+    k.op("mul.wide.u32 offset, low, 8;")
+    k.op("add.u64 offset, offset, addr;", "qs[8 (q % 2)] is at +2")
+    for i in range(4):
+        k.op("ld.global.nc.u16 h%d, [offset+%d];" % (i, 2 + 2 * i))
+    load_x(k, 8)
+    k.op("shr.u32 low, quarter, 1;")
+    k.op("shl.b32 low, low, 2;", "nibble of element 2i: bit 0 or 4 of word i")
+    k.op("add.u32 high, low, 8;", "of element 2i + 1: bit 8 or 12")
     k.op("cvt.f32.f16 d, d_bits;")
     k.op("mov.f32 sum, 0f00000000;")
-    for i in range(8):
-        table_dot(k, i, [(0, 2 * i), (8, 2 * i + 1), (4, 2 * i + 16), (12, 2 * i + 17)])
+    for i in range(4):
+        table_dot(k, i, [("low", 2 * i), ("high", 2 * i + 1)])
     k.op("fma.rn.f32 acc, d, sum, acc;")
     epilogue(k)
     return k
@@ -196,25 +206,25 @@ def bnb4(name, table):
     k = Kernel("gemv_" + name)
     k.emit("// %s (panllm extension, bitsandbytes layout): blocks of 64 weights, 34 bytes: fp16 absmax," % name.upper())
     k.emit("// then 32 bytes of codes, element 2k in the HIGH nibble of byte k and 2k + 1 in the low one;")
-    k.emit("// value absmax * table[code]. One chunk = half a block (16 code bytes); 16-bit word i =")
-    k.emit("// byte 2i | byte 2i+1 << 8 holds elements 4i (bits 4-7), 4i+1 (0-3), 4i+2 (12-15), 4i+3 (8-11).")
-    prologue(k, 64, 34, 32, table=table,
-             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<8>, code, table_base, block, half;\n"
-                        "    .reg .u64   addr, codes;\n    .reg .f32   d, sum, value;")
+    k.emit("// value absmax * table[code]. Chunk q (0..7) of a block = code bytes 4q..4q+3, read as two")
+    k.emit("// 16-bit words; word i holds elements 4i (bits 4-7), 4i+1 (0-3), 4i+2 (12-15), 4i+3 (8-11).")
+    prologue(k, 64, 34, 8, table=table,
+             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<2>, code, table_base, block, part;\n"
+                        "    .reg .u64   addr;\n    .reg .f32   d, sum, value;")
     k.op("mov.u32 table_base, code_table;")
-    k.op("shr.u32 block, chunk, 1;")
-    k.op("and.b32 half, chunk, 1;")
+    k.op("shr.u32 block, chunk, 3;")
+    k.op("and.b32 part, chunk, 7;")
     k.op("mul.wide.u32 addr, block, 34;")
     k.op("add.u64 addr, addr, row_ptr;")
     k.op("ld.global.nc.b16 d_bits, [addr];", "absmax")
-    k.op("mul.wide.u32 codes, half, 16;")
-    k.op("add.u64 codes, codes, addr;")
-    for i in range(8):
-        k.op("ld.global.nc.u16 h%d, [codes+%d];" % (i, 2 + 2 * i))
-    load_x(k, 32)
+    k.op("mul.wide.u32 offset, part, 4;")
+    k.op("add.u64 offset, offset, addr;")
+    k.op("ld.global.nc.u16 h0, [offset+2];")
+    k.op("ld.global.nc.u16 h1, [offset+4];")
+    load_x(k, 8)
     k.op("cvt.f32.f16 d, d_bits;")
     k.op("mov.f32 sum, 0f00000000;")
-    for i in range(8):
+    for i in range(2):
         table_dot(k, i, [(4, 4 * i), (0, 4 * i + 1), (12, 4 * i + 2), (8, 4 * i + 3)])
     k.op("fma.rn.f32 acc, d, sum, acc;")
     epilogue(k)
@@ -228,20 +238,24 @@ def q4_k(high_bits=False):
         k.emit("// Q5_K: super-blocks of 256 weights, 176 bytes: fp16 d, fp16 dmin, scales[12], qh[32], qs[128].")
         k.emit("// As Q4_K (below), with a fifth bit per weight: bit s of qh[l] is bit 4 of element l of")
         k.emit("// sub-block s; value d sc q - dmin m, q = 0..31.")
-    k.emit("// Q4_K: super-blocks of 256 weights, 144 bytes: fp16 d, fp16 dmin, scales[12], qs[128].")
-    k.emit("// Sub-block s (32 weights, s = 0..7) has a 6-bit scale sc and min m packed in scales[12]")
-    k.emit("// (ggml's get_scale_min_k4): s < 4: sc = q[s] & 63, m = q[s+4] & 63; s >= 4:")
-    k.emit("// sc = (q[s+4] & 15) | (q[s-4] >> 6) << 4, m = (q[s+4] >> 4) | (q[s] >> 6) << 4. Its quants are")
-    k.emit("// the low (s even) or high (s odd) nibbles of qs[32 (s/2) .. 32 (s/2) + 31], in order; value")
-    k.emit("// d sc q - dmin m. One chunk = one sub-block: d sc sum(q x) - dmin m sum(x).")
+    else:
+        k.emit("// Q4_K: super-blocks of 256 weights, 144 bytes: fp16 d, fp16 dmin, scales[12], qs[128].")
+        k.emit("// Sub-block s (32 weights, s = 0..7) has a 6-bit scale sc and min m packed in scales[12]")
+        k.emit("// (ggml's get_scale_min_k4): s < 4: sc = q[s] & 63, m = q[s+4] & 63; s >= 4:")
+        k.emit("// sc = (q[s+4] & 15) | (q[s-4] >> 6) << 4, m = (q[s+4] >> 4) | (q[s] >> 6) << 4. Its quants are")
+        k.emit("// the low (s even) or high (s odd) nibbles of qs[32 (s/2) .. 32 (s/2) + 31], in order; value")
+        k.emit("// d sc q - dmin m.")
+    k.emit("// Chunk = 8 weights l = 8p..8p+7 (p = 0..3) of sub-block s: d sc sum(q x) - dmin m sum(x).")
     qs_offset = 48 if high_bits else 16
-    prologue(k, 256, 176 if high_bits else 144, 32,
+    prologue(k, 256, 176 if high_bits else 144, 8,
              extra_regs="    .reg .pred  p_high;\n"
                         "    .reg .b16   d_bits, dmin_bits;\n"
-                        "    .reg .u32   super, sub, group, shift, head, q_s, q_s4, q_low, sc, m, sc_hi, m_hi, t, q<8>, w, qh<8>, hb;\n    .reg .b32   f;\n"
+                        "    .reg .u32   super, sub, part, shift, head, q_s, q_s4, q_low, sc, m, sc_hi, m_hi, t, q<2>, w, qh<2>, hb;\n"
+                        "    .reg .b32   f;\n"
                         "    .reg .u64   base, addr;\n    .reg .f32   d, dmin, scale, min, sum, sum_x, value;")
-    k.op("shr.u32 super, chunk, 3;")
-    k.op("and.b32 sub, chunk, 7;")
+    k.op("shr.u32 super, chunk, 5;")
+    k.op("bfe.u32 sub, chunk, 2, 3;")
+    k.op("and.b32 part, chunk, 3;")
     k.op("mul.wide.u32 base, super, %d;" % (176 if high_bits else 144))
     k.op("add.u64 base, base, row_ptr;")
     k.op("ld.global.nc.u32 head, [base];", "d | dmin << 16")
@@ -253,15 +267,17 @@ def q4_k(high_bits=False):
     k.op("cvt.u64.u32 addr, t;")
     k.op("add.u64 addr, addr, base;")
     k.op("ld.global.nc.u8 q_low, [addr+4];", "scales[s & 3] = scales[s - 4] for s >= 4")
-    k.op("shr.u32 group, sub, 1;")
-    k.op("mul.wide.u32 addr, group, 32;")
+    k.op("shr.u32 t, sub, 1;")
+    k.op("shl.b32 t, t, 5;")
+    k.op("mad.lo.u32 t, part, 8, t;", "32 (s / 2) + 8 p")
+    k.op("cvt.u64.u32 addr, t;")
     k.op("add.u64 addr, addr, base;")
-    k.op("ld.global.nc.v4.u32 {q0, q1, q2, q3}, [addr+%d];" % qs_offset, "qs[32 group ..], 16-byte aligned")
-    k.op("ld.global.nc.v4.u32 {q4, q5, q6, q7}, [addr+%d];" % (qs_offset + 16))
+    k.op("ld.global.nc.v2.u32 {q0, q1}, [addr+%d];" % qs_offset, "qs[32 (s/2) + 8 p ..], 8-byte aligned")
     if high_bits:
-        k.op("ld.global.nc.v4.u32 {qh0, qh1, qh2, qh3}, [base+16];", "qh[32]")
-        k.op("ld.global.nc.v4.u32 {qh4, qh5, qh6, qh7}, [base+32];")
-    load_x(k, 32)
+        k.op("mul.wide.u32 addr, part, 8;")
+        k.op("add.u64 addr, addr, base;")
+        k.op("ld.global.nc.v2.u32 {qh0, qh1}, [addr+16];", "qh[8 p ..]")
+    load_x(k, 8)
     k.op("and.b32 sc, q_s, 63;")
     k.op("and.b32 m, q_s4, 63;")
     k.op("and.b32 sc_hi, q_s4, 15;")
@@ -284,7 +300,7 @@ def q4_k(high_bits=False):
     k.op("shl.b32 shift, shift, 2;", "0: low nibbles, 4: high nibbles")
     k.op("mov.f32 sum, 0f00000000;")
     k.op("mov.f32 sum_x, 0f00000000;")
-    for i in range(8):
+    for i in range(2):
         k.op("shr.u32 w, q%d, shift;" % i)
         k.op("and.b32 w, w, 0x0F0F0F0F;", "weights %d..%d" % (4 * i, 4 * i + 3))
         if high_bits:
@@ -311,44 +327,49 @@ def q6_k():
     k.emit("// scales[16] int8, fp16 d. Sub-block s (32 weights; h = s / 4, t = s % 4) is elements")
     k.emit("// 128 h + 32 t + l, l = 0..31 (ggml's dequantize_row_q6_K): low bits = nibble t / 2 (low, high)")
     k.emit("// of ql[64 h + 32 (t % 2) + l], high bits = bits 2t, 2t+1 of qh[32 h + l], q = low | high << 4,")
-    k.emit("// value d * scales[8 h + 2 t + l / 16] * (q - 32). One chunk = one sub-block.")
-    prologue(k, 256, 210, 32,
+    k.emit("// value d * scales[8 h + 2 t + l / 16] * (q - 32). Chunk = 8 weights l = 8p..8p+7 of sub-block s")
+    k.emit("// (one scale), its ql and qh bytes read as four 16-bit words each.")
+    prologue(k, 256, 210, 8,
              extra_regs="    .reg .b16   d_bits;\n"
-                        "    .reg .u32   super, sub, half, quarter, t, low_shift, high_shift, l<16>, hh<16>, ql, qh, q;\n    .reg .b32   f;\n"
-                        "    .reg .s32   scale_a, scale_b;\n"
+                        "    .reg .u32   super, sub, part, half, quarter, t, low_shift, high_shift, l<4>, hh<4>, ql, qh, q;\n"
+                        "    .reg .b32   f;\n"
+                        "    .reg .s32   scale_bits;\n"
                         "    .reg .u64   base, addr, low_addr, high_addr;\n"
-                        "    .reg .f32   d, sum_a, sum_b, value, sa, sb;")
-    k.op("shr.u32 super, chunk, 3;")
-    k.op("and.b32 sub, chunk, 7;")
+                        "    .reg .f32   d, sum, value, scale;")
+    k.op("shr.u32 super, chunk, 5;")
+    k.op("bfe.u32 sub, chunk, 2, 3;")
+    k.op("and.b32 part, chunk, 3;")
     k.op("shr.u32 half, sub, 2;")
     k.op("and.b32 quarter, sub, 3;")
     k.op("mul.wide.u32 base, super, 210;")
     k.op("add.u64 base, base, row_ptr;")
     k.op("and.b32 t, quarter, 1;")
     k.op("shl.b32 t, t, 5;")
-    k.op("mad.lo.u32 t, half, 64, t;", "64 h + 32 (t % 2)")
+    k.op("mad.lo.u32 t, half, 64, t;")
+    k.op("mad.lo.u32 t, part, 8, t;", "64 h + 32 (t % 2) + 8 p")
     k.op("cvt.u64.u32 low_addr, t;")
     k.op("add.u64 low_addr, low_addr, base;")
-    k.op("mul.wide.u32 high_addr, half, 32;")
-    k.op("add.u64 high_addr, high_addr, base;", "qh[32 h ..] at +128")
-    k.op("shl.b32 t, quarter, 1;")
-    k.op("mad.lo.u32 t, half, 8, t;", "8 h + 2 t")
+    k.op("shl.b32 t, part, 3;")
+    k.op("mad.lo.u32 t, half, 32, t;", "32 h + 8 p")
+    k.op("cvt.u64.u32 high_addr, t;")
+    k.op("add.u64 high_addr, high_addr, base;", "qh[32 h + 8 p ..] at +128")
+    k.op("shr.u32 t, part, 1;")
+    k.op("mad.lo.u32 t, quarter, 2, t;")
+    k.op("mad.lo.u32 t, half, 8, t;", "8 h + 2 t + l / 16")
     k.op("cvt.u64.u32 addr, t;")
     k.op("add.u64 addr, addr, base;")
-    for i in range(16):
+    for i in range(4):
         k.op("ld.global.nc.u16 l%d, [low_addr+%d];" % (i, 2 * i))
-    for i in range(16):
+    for i in range(4):
         k.op("ld.global.nc.u16 hh%d, [high_addr+%d];" % (i, 128 + 2 * i))
-    k.op("ld.global.nc.s8 scale_a, [addr+192];", "scale of l < 16")
-    k.op("ld.global.nc.s8 scale_b, [addr+193];", "scale of l >= 16")
+    k.op("ld.global.nc.s8 scale_bits, [addr+192];")
     k.op("ld.global.nc.b16 d_bits, [base+208];")
-    load_x(k, 32)
+    load_x(k, 8)
     k.op("shr.u32 low_shift, quarter, 1;")
     k.op("shl.b32 low_shift, low_shift, 2;", "0 or 4")
     k.op("shl.b32 high_shift, quarter, 1;", "2t")
-    k.op("mov.f32 sum_a, 0f00000000;")
-    k.op("mov.f32 sum_b, 0f00000000;")
-    for i in range(8):
+    k.op("mov.f32 sum, 0f00000000;")
+    for i in range(2):
         k.op("prmt.b32 ql, l%d, l%d, 0x5410;" % (2 * i, 2 * i + 1), "ql bytes %d..%d" % (4 * i, 4 * i + 3))
         k.op("prmt.b32 qh, hh%d, hh%d, 0x5410;" % (2 * i, 2 * i + 1))
         k.op("shr.u32 ql, ql, low_shift;")
@@ -361,13 +382,11 @@ def q6_k():
             e = 4 * i + j
             k.op("prmt.b32 f, q, 0x4B000000, 0x744%d;" % j)
             k.op("sub.f32 value, f, 0f4B000020;", "q - 32")
-            k.op("fma.rn.f32 %s, value, x%d, %s;" % ("sum_a" if e < 16 else "sum_b", e, "sum_a" if e < 16 else "sum_b"))
+            k.op("fma.rn.f32 sum, value, x%d, sum;" % e)
     k.op("cvt.f32.f16 d, d_bits;")
-    k.op("cvt.rn.f32.s32 sa, scale_a;")
-    k.op("cvt.rn.f32.s32 sb, scale_b;")
-    k.op("mul.f32 sum_b, sum_b, sb;")
-    k.op("fma.rn.f32 sum_a, sum_a, sa, sum_b;")
-    k.op("fma.rn.f32 acc, d, sum_a, acc;")
+    k.op("cvt.rn.f32.s32 scale, scale_bits;")
+    k.op("mul.f32 scale, scale, d;")
+    k.op("fma.rn.f32 acc, scale, sum, acc;")
     epilogue(k)
     return k
 
