@@ -213,6 +213,31 @@ class LlamaModelTest {
     }
 
     @Test
+    void typeTheCpuCannotComputeWithIsAModelException() {
+        ModelConfig config = TestModels.llama3Shaped();
+        try (Arena arena = Arena.ofShared()) {
+            Map<String, TensorView> tensors = new LinkedHashMap<>(TestModels.random(config, arena, 1, true, false, false));
+            TensorView q = tensors.get("blk.0.attn_q.weight");
+            var q5 = io.panllm.tensor.GgmlType.Q5_0;
+            var encoded = arena.allocate(q5.byteSize(q.elementCount()));
+            q5.codec().quantize(q.data().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), 0, (int) q.elementCount(), encoded);
+            tensors.put(q.name(), new TensorView(q.name(), q5, q.shape(), encoded));
+            assertThatThrownBy(() -> LlamaModel.fromTensors(config, tensors, backend)).isInstanceOf(ModelException.class)
+                    .hasMessageContaining("'blk.0.attn_q.weight' is Q5_0");
+        }
+    }
+
+    @Test
+    void confinedMemoryIsRefusedForSeveralThreads() {
+        ModelConfig config = TestModels.llama3Shaped();
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, TensorView> tensors = TestModels.random(config, arena, 1, true, false, false);
+            assertThatThrownBy(() -> LlamaModel.fromTensors(config, tensors, backend)).isInstanceOf(ModelException.class)
+                    .hasMessageContaining("Arena.ofShared()");
+        }
+    }
+
+    @Test
     void wrongShapeIsAModelException() {
         ModelConfig config = TestModels.llama3Shaped();
         try (Arena arena = Arena.ofShared()) {
