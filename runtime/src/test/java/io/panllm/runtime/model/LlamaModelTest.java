@@ -187,6 +187,12 @@ class LlamaModelTest {
     }
 
     @Test
+    void aCacheLargerThanTheHeapIsRefusedWithAMessage() {
+        assertThatThrownBy(() -> tiny.newSession(100_000_000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("KV cache").hasMessageContaining("smaller context");
+    }
+
+    @Test
     void badTokenIdsAreRefused() {
         try (Session s = tiny.newSession(4)) {
             assertThatThrownBy(() -> s.forward(new int[] {32000})).isInstanceOf(IllegalArgumentException.class)
