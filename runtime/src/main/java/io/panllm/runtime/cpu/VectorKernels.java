@@ -49,7 +49,7 @@ final class VectorKernels {
             case Q4_0 -> new Kernel(scalar, VectorKernels::dotQ4_0, VectorKernels::decodeQ4_0);
             case Q4_1 -> new Kernel(scalar, VectorKernels::dotQ4_1, null);
             case IQ4_NL -> new Kernel(scalar, VectorKernels::dotIq4Nl, null);
-            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K, null);
+            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K, VectorKernels::decodeQ4_K);
             case Q6_K -> new Kernel(scalar, VectorKernels::dotQ6_K, null);
             case NF4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, NF4_TABLE), null) : scalar;
             case FP4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, FP4_TABLE), null) : scalar;
@@ -366,6 +366,39 @@ final class VectorKernels {
             acc = xSumHigh.mul(-dmin * (highScaleMin >>> 8)).add(acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q4_K rows to floats, as {@link #q4kBlockDot} reads them: x = (d * scale) * q - (dmin * min),
+     * rounded as the codec rounds it.
+     */
+    private static void decodeQ4_K(MemorySegment row, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long at = 144L * b;
+            float d = fp16(row, at);
+            float dmin = fp16(row, at + 2);
+            long scales0to7 = row.get(BlockBytes.LONG_LE, at + 4);
+            int scales8to11 = row.get(BlockBytes.INT_LE, at + 12);
+            for (int chunk = 0; chunk < 4; chunk++) {
+                int lowScaleMin = q4kScaleAndMin(scales0to7, scales8to11, 2 * chunk);
+                int highScaleMin = q4kScaleAndMin(scales0to7, scales8to11, 2 * chunk + 1);
+                FloatVector scaleLow = FloatVector.broadcast(F, d * (lowScaleMin & 63));
+                FloatVector minLow = FloatVector.broadcast(F, -dmin * (lowScaleMin >>> 8));
+                FloatVector scaleHigh = FloatVector.broadcast(F, d * (highScaleMin & 63));
+                FloatVector minHigh = FloatVector.broadcast(F, -dmin * (highScaleMin >>> 8));
+                ByteVector q = ByteVector.fromMemorySegment(B32, row, at + 16 + 32 * chunk, LE);
+                ByteVector lowCodes = q.and((byte) 0xF);
+                ByteVector highCodes = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                        .and((byte) 0xF);
+                int o = outOffset + 256 * b + 64 * chunk;
+                for (int part = 0; part < 32 / L; part++) {
+                    ((FloatVector) lowCodes.convertShape(VectorOperators.B2F, F, part)).mul(scaleLow).add(minLow)
+                            .intoArray(out, o + part * L);
+                    ((FloatVector) highCodes.convertShape(VectorOperators.B2F, F, part)).mul(scaleHigh).add(minHigh)
+                            .intoArray(out, o + 32 + part * L);
+                }
+            }
+        }
     }
 
     /**
