@@ -57,6 +57,7 @@ final class CpuKvCache implements Backend.KvCache {
         final float[] gate;         // batch x ffn
         final float[] up;           // batch x ffn
         final float[] logits;       // batch x vocab
+        final float[] logitsOfOne;  // vocab: what the sink is handed
         final float[] ropeCos;      // ropeDim / 2 per token
         final float[] ropeSin;
 
@@ -71,6 +72,7 @@ final class CpuKvCache implements Backend.KvCache {
             gate = new float[maxBatch * c.feedForwardLength()];
             up = new float[maxBatch * c.feedForwardLength()];
             logits = new float[maxBatch * c.vocabSize()];
+            logitsOfOne = new float[c.vocabSize()];
             ropeCos = new float[maxBatch * c.ropeDimensionCount() / 2];
             ropeSin = new float[maxBatch * c.ropeDimensionCount() / 2];
         }
