@@ -1,0 +1,43 @@
+package io.panllm.runtime.compare;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The process's peak resident memory (Linux VmHWM), reset between formats so that each format's
+ * figure is its own: writing 5 to /proc/self/clear_refs (Linux 4.0+) sets the high-water mark to
+ * the current resident size. Elsewhere the figures are -1 (unknown) or, when the reset is refused,
+ * the peak since the process started (the report says which).
+ */
+final class PeakMemory {
+    private static final Path STATUS = Path.of("/proc/self/status");
+    private static final Path CLEAR_REFS = Path.of("/proc/self/clear_refs");
+
+    private PeakMemory() {
+    }
+
+    /** Resets the high-water mark; false when this system does not allow it. */
+    static boolean reset() {
+        try {
+            Files.writeString(CLEAR_REFS, "5");
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /** Peak resident bytes since the last reset, -1 where unknown. */
+    static long residentSetPeakBytes() {
+        try {
+            for (String line : Files.readAllLines(STATUS)) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
