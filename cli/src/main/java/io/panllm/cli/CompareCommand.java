@@ -101,11 +101,11 @@ final class CompareCommand implements Callable<Integer> {
         try {
             long start = System.nanoTime();
             result = study.run(new CompareStudy.Listener() {
-                double fraction;
+                StudyProgress last;
 
                 @Override
                 public void progress(StudyProgress p) {
-                    fraction = p.fraction();
+                    last = p;
                     if (Interrupts.requested()) {
                         throw new CancellationException("interrupted");
                     }
@@ -116,9 +116,7 @@ final class CompareCommand implements Callable<Integer> {
                 @Override
                 public void finished(FormatResult r, boolean fromCache) {
                     bar.close();
-                    double elapsed = (System.nanoTime() - start) / 1e9;
-                    boolean more = !fromCache && fraction > 0 && fraction < 0.999;
-                    err.println(summary(r, fromCache) + (more ? "; ETA " + ProgressBar.clock(elapsed / fraction - elapsed) : ""));
+                    err.println(summary(r, fromCache) + (fromCache || last == null ? "" : eta(last, start)));
                     err.flush();
                 }
             });
@@ -136,6 +134,16 @@ final class CompareCommand implements Callable<Integer> {
         out.println("wrote " + reportDir.resolve("report.md") + ", report.json and " + plots.size() + " plots");
         out.flush();
         return ExitCodes.OK;
+    }
+
+    /** After a measured type: the time the remaining ones will take at the pace so far. */
+    private static String eta(StudyProgress last, long startNanos) {
+        int done = last.index() + 1;
+        if (done >= last.count()) {
+            return "";
+        }
+        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        return String.format(Locale.ROOT, "; %d more, ETA %s", last.count() - done, ProgressBar.clock(elapsed / done * (last.count() - done)));
     }
 
     /** One line per type: what it measured, or why not. */
