@@ -70,6 +70,8 @@ public final class CompareStudy {
     private int[] tokens;
     private Tokenizer tokenizer;
     private boolean randomWeights;
+    /** The base failed (now, or when rebuilding its logits): the others get no KLD instead of retrying it. */
+    private boolean baseUnavailable;
     private boolean peakMemoryPerFormat = true;
 
     /**
@@ -154,7 +156,7 @@ public final class CompareStudy {
     }
 
     /** The figures of one format as they are measured; what a failure leaves is kept. */
-    private final class Measurement {
+    private static final class Measurement {
         final StudyFormat format;
         FormatResult.Status status = FormatResult.Status.MEASURED;
         String error;
@@ -217,6 +219,7 @@ public final class CompareStudy {
         } catch (IOException | RuntimeException e) {
             m.status = FormatResult.Status.FAILED;
             m.error = step + ": " + message(e);
+            baseUnavailable |= format == base;
         }
         return m.toResult(PeakMemory.residentSetPeakBytes(), (System.nanoTime() - start) / 1e9);
     }
@@ -262,7 +265,7 @@ public final class CompareStudy {
             m.sameTopError = 0.0;
             return;
         }
-        if (base == null || !Files.isRegularFile(baseLogitsFile()) && !rebuildBase(steps)) {
+        if (base == null || baseUnavailable || !Files.isRegularFile(baseLogitsFile()) && !rebuildBase(steps)) {
             return; // the base failed: its row says why, the KLD columns stay empty
         }
         KldResult kld = KlDivergence.compare(loaded.model(), baseLogitsFile(), new KldOptions(settings.chunks(), addBos, tokenizer.bos()),
@@ -293,6 +296,7 @@ public final class CompareStudy {
             if (e instanceof CancellationException) {
                 throw e;
             }
+            baseUnavailable = true;
             return false;
         }
     }

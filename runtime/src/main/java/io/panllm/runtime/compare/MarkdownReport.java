@@ -101,7 +101,10 @@ public final class MarkdownReport {
 
     private static void notes(StringBuilder md, StudyResult study) {
         md.append("- PPL: perplexity ± standard error on the text, exactly as `panllm perplexity` computes it.\n");
-        if (study.base() != null) {
+        FormatResult base = study.results().stream().filter(r -> r.format().equals(study.base())).findFirst().orElse(null);
+        if (base != null && base.status() != FormatResult.Status.MEASURED) {
+            md.append("- KLD: the base ").append(study.base()).append(" could not be measured (see its row), so there is no KLD.\n");
+        } else if (base != null) {
             md.append("- KLD: mean KL(").append(study.base()).append(" ‖ type) per scored token; same top: how often both rank ")
                     .append("the same token first (llama.cpp's `--kl-divergence`, against the ").append(study.base())
                     .append(" file's log-probabilities).\n");

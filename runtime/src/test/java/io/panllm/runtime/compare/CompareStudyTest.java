@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.panllm.runtime.LoadedModel;
 import io.panllm.runtime.bench.Benchmark;
+import io.panllm.runtime.convert.Llama2cSource;
 import io.panllm.runtime.convert.RandomInit;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,6 +115,35 @@ class CompareStudyTest {
         assertThat(!Files.exists(cache) || Files.list(cache).findAny().isEmpty()).isTrue();
         try (var work = Files.list(dir.resolve("report/work"))) {
             assertThat(work.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".partial"));
+        }
+    }
+
+    @Test
+    void aNewTypeAfterTheWorkFolderWasDeletedRebuildsTheKlBase(@TempDir Path dir) throws Exception {
+        Path stories = Path.of(System.getProperty("panllm.home"), "models/stories260K/stories260K_q80.bin");
+        StudySettings settings = new StudySettings(stories, Path.of(System.getProperty("panllm.data"), "wikitext-2/wiki.test.raw"),
+                64, 1, new Benchmark.Options(4, 2, 1, 0, 42), LoadedModel.Device.CPU, 1);
+        CompareStudy.SourceOpener source = () -> new Llama2cSource(stories, null);
+        StudyResult first = new CompareStudy(source, settings, StudyFormat.parseList("f16,q4_0"), dir).run(new Recorder());
+        assertThat(first.randomWeights()).isFalse();
+        assertThat(first.results().get(1).meanKld()).isPositive();
+        assertThat(first.results().get(1).perplexity()).isGreaterThan(1);
+
+        deleteRecursively(dir.resolve("work"));
+        Recorder recorder = new Recorder();
+        StudyResult second = new CompareStudy(source, settings, StudyFormat.parseList("f16,q4_0,q8_0"), dir).run(recorder);
+        assertThat(recorder.cached).containsExactly("f16", "q4_0");
+        assertThat(recorder.progress).anyMatch(p -> p.detail().startsWith("rebuilding the f16 base"));
+        FormatResult q8 = second.results().get(2);
+        assertThat(q8.meanKld()).as(q8.error()).isPositive().isLessThan(first.results().get(1).meanKld());
+        assertThat(q8.sameTop()).isGreaterThan(0.9);
+    }
+
+    private static void deleteRecursively(Path dir) throws Exception {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
         }
     }
 
