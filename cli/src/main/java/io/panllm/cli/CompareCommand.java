@@ -27,15 +27,20 @@ import picocli.CommandLine.Spec;
 
 /** {@code panllm compare}: formats side by side, as a report folder. */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Convert a model to several formats and measure each: file size, bits per weight, peak memory,",
-                "perplexity on TEXT, KL divergence and top-1 agreement against the highest-precision type, prompt and",
-                "generation speed. Writes report.md, report.json and PNG plots to the report folder.",
-                "INPUT: a Hugging Face checkpoint, a GGUF file or a llama2.c checkpoint (as for convert).",
-                "Finished types are cached in REPORT/cache (keyed by input, type and settings): a re-run, e.g. after",
-                "Ctrl-C, measures only what is missing. Converted files and the KL base stay in REPORT/work."},
-        footer = {"", "Types: those of convert (f16 q8_0 q4_0 q4_k_m iq4_nl nf4 fp4 ...; nf4 and fp4 as panllm's extension",
-                "types) and int8 (LLM.int8: listed as not runnable until the runtime has a kernel for it).",
-                "", "Example:", "  panllm compare models/stories260K/stories260K_q80.bin -f wiki.test.raw -c 128 --chunks 4 -o report"})
+        description = {"Convert a model to several formats and measure each: file size, bits per",
+                "weight, peak memory, perplexity on TEXT, KL divergence and top-1 agreement",
+                "against the highest-precision type, prompt and generation speed. Writes",
+                "report.md, report.json and PNG plots to the report folder.",
+                "INPUT: a Hugging Face checkpoint, a GGUF file or a llama2.c checkpoint.",
+                "Finished types are cached in DIR/cache (keyed by input, type and settings):",
+                "a re-run, e.g. after Ctrl-C, measures only what is missing. Converted files",
+                "and the KL base stay in DIR/work."},
+        footer = {"", "Types: those of convert (f16 q8_0 q4_0 q4_k_m iq4_nl nf4 fp4 ...; nf4 and fp4",
+                "as panllm's extension types) and int8 (LLM.int8: listed as not runnable until",
+                "the runtime has a kernel for it). KLD is measured against the type with the",
+                "most bits per weight.",
+                "", "Example:", "  panllm compare models/stories260K/stories260K_q80.bin -f wiki.test.raw \\",
+                "      -c 128 --chunks 4 -o report"})
 final class CompareCommand implements Callable<Integer> {
     private static final String DEFAULT_TYPES = "f16,q8_0,q4_0,q4_k_m,iq4_nl,nf4,fp4,int8";
 
@@ -155,7 +160,7 @@ final class CompareCommand implements Callable<Integer> {
             case MEASURED -> String.format(Locale.ROOT, "%s %s, %.2f bpw, PPL %s, KLD %s, tg %s tok/s (%s)", name,
                     MarkdownReport.bytes(r.fileBytes()), r.bitsPerWeight(),
                     r.perplexity() == null ? "-" : String.format(Locale.ROOT, "%.4f", r.perplexity()),
-                    r.meanKld() == null ? "-" : String.format(Locale.ROOT, "%.5f", r.meanKld()),
+                    r.meanKld() == null ? "-" : String.format(Locale.ROOT, "%.4g", r.meanKld()),
                     r.genTokensPerSecond() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.genTokensPerSecond()),
                     fromCache ? "cached" : ProgressBar.clock(r.seconds()));
         };

@@ -25,8 +25,12 @@ public record StudyFormat(String label, TargetType target, String notRunnableRea
         if (n.equals("int8") || n.equals("llm.int8")) {
             return new StudyFormat("int8", null, INT8_REASON);
         }
-        TargetType target = TargetType.parse(n);
-        return new StudyFormat(target.label(), target, null);
+        try {
+            TargetType target = TargetType.parse(n);
+            return new StudyFormat(target.label(), target, null);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().replaceFirst("\\)$", ", int8)"), e);
+        }
     }
 
     /** Parses a comma-separated list such as "f16,q8_0,q4_0", refusing duplicates. */
