@@ -10,6 +10,7 @@ import java.awt.Font;
 import java.awt.geom.Ellipse2D;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.text.DecimalFormat;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +18,11 @@ import java.util.function.Function;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.Axis;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.NumberTickUnit;
+import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.labels.ItemLabelAnchor;
 import org.jfree.chart.labels.ItemLabelPosition;
 import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
@@ -30,16 +33,21 @@ import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.category.BarRenderer;
 import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
-import org.jfree.chart.ui.TextAnchor;
 
 /**
  * The PNG plots of a comparison (JFreeChart, rendered headless): accuracy against bits per weight
  * with each point named by its type, and generation speed per type as bars.
  */
 final class ComparePlots {
+    static {
+        // Before any AWT class looks for a display: the plots are drawn off-screen, with or without one.
+        System.setProperty("java.awt.headless", "true");
+    }
+
     private static final int WIDTH = 900;
     private static final int HEIGHT = 560;
     private static final Font LABEL_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
@@ -50,7 +58,6 @@ final class ComparePlots {
 
     /** Writes the plots the figures allow into {@code dir} and returns them for the report. */
     static List<MarkdownReport.Plot> write(StudyResult study, Path dir) throws IOException {
-        System.setProperty("java.awt.headless", "true");
         List<MarkdownReport.Plot> plots = new ArrayList<>();
         String model = study.settings().input().getFileName().toString();
         if (scatter(study, dir.resolve("perplexity.png"), "Perplexity vs bits per weight: " + model, "perplexity",
@@ -153,7 +160,7 @@ final class ComparePlots {
         renderer.setShadowVisible(false);
         renderer.setSeriesPaint(0, POINTS);
         renderer.setMaximumBarWidth(0.12);
-        renderer.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new java.text.DecimalFormat("0")));
+        renderer.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new DecimalFormat("0")));
         renderer.setDefaultItemLabelsVisible(true);
         renderer.setDefaultItemLabelFont(LABEL_FONT);
         plot.getRangeAxis().setUpperMargin(0.12);
@@ -182,13 +189,13 @@ final class ComparePlots {
         }
     }
 
-    private static void grid(org.jfree.chart.axis.Axis x, org.jfree.chart.axis.Axis y) {
+    private static void grid(Axis x, Axis y) {
         Font axisFont = new Font(Font.SANS_SERIF, Font.PLAIN, 15);
         Font tickFont = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
         x.setLabelFont(axisFont);
         y.setLabelFont(axisFont);
         y.setTickLabelFont(tickFont);
-        if (x instanceof org.jfree.chart.axis.ValueAxis) {
+        if (x instanceof ValueAxis) {
             x.setTickLabelFont(tickFont);
         }
     }

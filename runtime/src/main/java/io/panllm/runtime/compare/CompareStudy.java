@@ -133,6 +133,9 @@ public final class CompareStudy {
                 listener.finished(r, cached.contains(format.label()));
             }
         }
+        if (!toMeasure.isEmpty()) {
+            checkSourceOpens();
+        }
         for (int i = 0; i < toMeasure.size(); i++) {
             StudyFormat format = toMeasure.get(i);
             FormatResult r = measure(format, new Steps(listener, i, toMeasure.size(), format.label()));
@@ -145,6 +148,17 @@ public final class CompareStudy {
         List<FormatResult> ordered = formats.stream().map(f -> results.get(f.label())).toList();
         return new StudyResult(settings, MachineInfo.detect(null), baseLabel, ordered, cached, randomWeights,
                 peakMemoryPerFormat, Instant.now());
+    }
+
+    /** An input that cannot be opened at all fails the study at once, not once per format. */
+    private void checkSourceOpens() throws IOException {
+        try (ModelSource source = sourceOpener.open()) {
+            source.tensors();
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     /** Reports a format's steps as a fraction of the whole run. */
