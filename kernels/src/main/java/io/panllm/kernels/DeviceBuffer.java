@@ -108,6 +108,13 @@ public final class DeviceBuffer implements AutoCloseable {
         CudaException.check(cuda_h.cuMemsetD8Async(address, value, byteSize, stream.handle()), "cuMemsetD8Async");
     }
 
+    /** Throws IllegalArgumentException unless this buffer holds at least {@code bytes}; {@code what} names it. */
+    public void requireAtLeast(long bytes, String what) {
+        if (byteSize < bytes) {
+            throw new IllegalArgumentException(what + ": device buffer of " + byteSize + " bytes, needs " + bytes);
+        }
+    }
+
     private void checkFits(long bytes) {
         checkOpen();
         if (bytes > byteSize) {

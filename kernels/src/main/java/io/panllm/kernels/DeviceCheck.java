@@ -13,7 +13,8 @@ import java.util.Random;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp panllm-native-bindings.jar:panllm-kernels.jar io.panllm.kernels.DeviceCheck [--quick]
  * </pre>
- * {@code --quick} skips the benchmarks.
+ * {@code --quick} skips the benchmarks; {@code --profile FORMAT VARIANT ROWS COLS} (e.g. {@code --profile Q4_0
+ * FOUR_ROWS_PER_CTA 128256 2048}) only times that one GEMV, for a profiler such as ncu to watch.
  */
 public final class DeviceCheck {
     /** Nominal HBM3 bandwidth of the H100 measured by a device-to-device copy (docs: about 3.0 TB/s). */
@@ -24,6 +25,7 @@ public final class DeviceCheck {
 
     public static void main(String[] args) {
         boolean quick = List.of(args).contains("--quick");
+        boolean profile = args.length == 5 && args[0].equals("--profile");
         long seed = System.nanoTime();
         Random random = new Random(seed);
         CudaContext context;
@@ -47,6 +49,16 @@ public final class DeviceCheck {
                     }
                 }
             }
+            if (profile) {
+                try (KernelBenchmarks bench = new KernelBenchmarks(context, checks.stream(), checks.gemvKernels(), random)) {
+                    KernelBenchmarks.Timing timing = bench.gemv(WeightFormat.valueOf(args[1]),
+                            GemvKernels.Variant.valueOf(args[2]), GemvKernels.MAX_THREADS,
+                            Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+                    System.out.printf(Locale.ROOT, "%s %s: %.2f us per launch (graph), relative error %.1e%n",
+                            timing.name(), timing.shape(), timing.graphMicros(), timing.relativeError());
+                }
+                System.exit(0);
+            }
             boolean allPassed = printChecks(runChecks(checks));
             if (!quick) {
                 runBenchmarks(context, checks, random);
@@ -69,8 +81,16 @@ public final class DeviceCheck {
                 }
             }
         }
+        for (WeightFormat format : WeightFormat.values()) {
+            results.add(checks.embed(format, 1031, 2080));
+        }
+        results.add(checks.argmax(128256));
+        results.add(checks.argmax(1000));
+        results.add(checks.argmax(7));
+        results.add(checks.storeAtPosition(1027, 9, 5));
         results.add(checks.rmsNorm(1, 2048));
         results.add(checks.rmsNorm(3, 4100));
+        results.add(checks.rmsNorm(2, 8196)); // more float4s than threads: the loops run 3 times
         results.add(checks.swiglu(8192));
         results.add(checks.swiglu(14339));
         results.add(checks.add(4097));
@@ -110,12 +130,6 @@ public final class DeviceCheck {
                     }
                 }
             }
-            // tuning: smaller CTAs for the four-row kernels
-            for (WeightFormat format : List.of(WeightFormat.Q4_0, WeightFormat.Q8_0)) {
-                for (int[] shape : shapes) {
-                    timings.add(bench.gemv(format, GemvKernels.Variant.FOUR_ROWS_PER_CTA, 128, shape[0], shape[1]));
-                }
-            }
             timings.addAll(layerTimings(context, checks, bench));
             System.out.println();
             System.out.printf(Locale.ROOT, "| kernel | shape | MB moved | floor us @%.0f GB/s | floor us @3000 GB/s | graph us | stream us | GB/s | of copy BW | rel. error |%n",
@@ -147,6 +161,22 @@ public final class DeviceCheck {
             timings.add(bench.time("swiglu", String.valueOf(ffn), 12L * ffn, i -> layer.swiglu(stream, c, a, b, ffn)));
             timings.add(bench.time("add", String.valueOf(n), 12L * n, i -> layer.add(stream, c, a, n)));
             timings.add(bench.time("rope", "32x128", 8L * n + 256, i -> layer.rope(stream, c, b, position, 32, 128)));
+        }
+        try (DeviceBuffer cache = context.allocate(4L * 1024 * 16); DeviceBuffer value = context.allocate(4L * 1024);
+             DeviceBuffer slot = context.allocate(4)) {
+            value.fillWords(Float.floatToRawIntBits(0.5f), stream);
+            slot.fillWords(7, stream);
+            timings.add(bench.time("store at position", "1024", 8L * 1024,
+                    i -> layer.storeAtPosition(stream, cache, value, 1024, slot)));
+        }
+        int vocabulary = 128256;
+        try (DeviceBuffer logits = context.allocate(4L * vocabulary); DeviceBuffer index = context.allocate(4);
+             Arena arena = Arena.ofConfined()) {
+            // random logits: a constant array would make every comparison a tie
+            logits.copyFrom(arena.allocateFrom(ValueLayout.JAVA_FLOAT,
+                    RandomWeights.gaussian(new Random(7), vocabulary, 3.0)), stream);
+            timings.add(bench.time("argmax (2 launches)", String.valueOf(vocabulary), 4L * vocabulary,
+                    i -> layer.argmax(stream, logits, vocabulary, index)));
         }
         return timings;
     }

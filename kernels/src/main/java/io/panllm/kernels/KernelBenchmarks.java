@@ -95,14 +95,16 @@ public final class KernelBenchmarks implements AutoCloseable {
                 launch.accept(0);
                 MemorySegment result = arena.allocate(ValueLayout.JAVA_FLOAT, rows);
                 y.copyTo(result, stream);
-                float[] expected = switch (format) {
-                    case Q4_0 -> GemvReference.q4_0(hostWeights, x, rows, cols);
-                    case Q8_0 -> GemvReference.q8_0(hostWeights, x, rows, cols);
-                    case F16 -> GemvReference.f16(hostWeights, x, rows, cols);
-                };
+                float[] expected = GemvReference.multiply(format, hostWeights, x, rows, cols);
                 double error = KernelChecks.relativeError(result.toArray(ValueLayout.JAVA_FLOAT), expected);
                 long bytes = matrixBytes + 4L * cols + 4L * rows;
-                String name = "gemv " + format + (variant == GemvKernels.Variant.ONE_ROW_PER_CTA ? " v1 row/CTA" : " v2 4 rows/CTA")
+                String name = "gemv " + format + switch (variant) {
+                    case ONE_ROW_PER_CTA -> " v1 row/CTA";
+                    case FOUR_ROWS_PER_CTA -> " v2 4 rows/CTA";
+                    case FOUR_ROWS_HALF_BLOCKS -> " v3 4 rows/CTA, half blocks";
+                    case FOUR_ROWS_PER_WARP -> " v4 4 rows/warp, half blocks";
+                    case FOUR_ROWS_PER_WARP_PIPELINED -> " v5 v4 pipelined";
+                }
                         + (maxThreads == GemvKernels.MAX_THREADS ? "" : " " + maxThreads + " thr");
                 return new Timing(name, rows + "x" + cols, bytes, graphMicros, streamMicros, error);
             } finally {

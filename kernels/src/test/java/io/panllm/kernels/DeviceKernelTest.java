@@ -66,11 +66,32 @@ class DeviceKernelTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void embeddingRowMatchesReference(WeightFormat format) {
+        assumeDevice();
+        assertPassed(checks.embed(format, 1031, 2080));
+    }
+
+    @Test
+    void argmaxFindsTheCpuIndex() {
+        assumeDevice();
+        assertPassed(checks.argmax(128256));
+        assertPassed(checks.argmax(7));
+    }
+
+    @Test
+    void storeAtPositionWritesOnlyItsSlot() {
+        assumeDevice();
+        assertPassed(checks.storeAtPosition(1027, 9, 5));
+    }
+
     @Test
     void rmsNormMatchesReference() {
         assumeDevice();
         assertPassed(checks.rmsNorm(1, 2048));
         assertPassed(checks.rmsNorm(3, 4100));
+        assertPassed(checks.rmsNorm(2, 8196));
     }
 
     @Test

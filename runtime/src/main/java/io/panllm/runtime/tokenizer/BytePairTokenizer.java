@@ -2,9 +2,7 @@ package io.panllm.runtime.tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Byte-level BPE (GPT-2, Llama 3), as llama.cpp's llm_tokenizer_bpe: the pre-tokenizer cuts the
@@ -18,8 +16,8 @@ final class BytePairTokenizer extends AbstractTokenizer {
     private final PreTokenizer preTokenizer;
     /** Llama 3 style: a word that is a whole vocabulary token is that token, merges or not. */
     private final boolean ignoreMerges;
-    /** Rank of each mergeable pair, keyed by {@link #pairKey}. */
-    private final Map<Long, Integer> mergeRanks;
+    /** Rank of each mergeable pair of token ids. */
+    private final MergeRanks mergeRanks;
     /** The token each merge produces, by rank. */
     private final int[] mergedTokens;
     /** Token of each byte value, -1 where the vocabulary lacks one. */
@@ -46,7 +44,7 @@ final class BytePairTokenizer extends AbstractTokenizer {
             byteTokens[b] = id == null ? -1 : id;
         }
         List<String> merges = vocab.merges();
-        mergeRanks = HashMap.newHashMap(merges.size());
+        mergeRanks = new MergeRanks(merges.size());
         mergedTokens = new int[merges.size()];
         for (int rank = 0; rank < merges.size(); rank++) {
             String merge = merges.get(rank);
@@ -62,21 +60,16 @@ final class BytePairTokenizer extends AbstractTokenizer {
             if (leftId == null || rightId == null || mergedId == null) {
                 continue; // a merge of or into pieces the vocabulary lacks can never apply
             }
-            mergeRanks.putIfAbsent(pairKey(leftId, rightId), rank);
+            mergeRanks.putIfAbsent(leftId, rightId, rank);
             mergedTokens[rank] = mergedId;
         }
-    }
-
-    private static long pairKey(int left, int right) {
-        return (long) left << 32 | (right & 0xffffffffL);
     }
 
     private int rank(int left, int right) {
         if (left < 0 || right < 0) {
             return -1;
         }
-        Integer rank = mergeRanks.get(pairKey(left, right));
-        return rank == null ? -1 : rank;
+        return mergeRanks.get(left, right);
     }
 
     @Override
