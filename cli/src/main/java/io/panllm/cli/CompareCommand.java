@@ -71,6 +71,9 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "2", description = "bench: repetitions (default: ${DEFAULT-VALUE})")
     int repetitions;
 
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "1", description = "bench: warm-up runs per test (default: ${DEFAULT-VALUE})")
+    int warmups;
+
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE})")
     String device;
 
@@ -94,7 +97,7 @@ final class CompareCommand implements Callable<Integer> {
         }
         ModelFiles.detect(input); // a missing or unknown input fails here, before any work
         StudySettings settings = new StudySettings(input, textFile, contextSize, chunks,
-                new Benchmark.Options(promptTokens, genTokens, repetitions, 1, 42), LoadedModel.Device.parse(device), threads);
+                new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42), LoadedModel.Device.parse(device), threads);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         CompareStudy study = new CompareStudy(() -> Sources.open(input, from, vocab), settings, formats, reportDir);
