@@ -5,12 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.panllm.runtime.LoadedModel;
 import io.panllm.runtime.bench.Benchmark;
+import io.panllm.gguf.GgufValue;
 import io.panllm.runtime.convert.Llama2cSource;
+import io.panllm.runtime.convert.ModelSource;
 import io.panllm.runtime.convert.RandomInit;
+import io.panllm.runtime.convert.SourceTensor;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -145,6 +150,47 @@ class CompareStudyTest {
                 Files.delete(p);
             }
         }
+    }
+
+    /** RandomInit whose blk.1.ffn_up.weight cannot be read, as a truncated checkpoint would. */
+    private static final class BrokenSource implements ModelSource {
+        private final RandomInit inner = new RandomInit(RandomInit.Shape.TINY, 7, null);
+
+        @Override
+        public Map<String, GgufValue> metadata() {
+            return inner.metadata();
+        }
+
+        @Override
+        public List<SourceTensor> tensors() {
+            return inner.tensors().stream().map(t -> !t.name().equals("blk.1.ffn_up.weight") ? t
+                    : new SourceTensor(t.name(), t.shape(), t.sourceType(), null, (first, count, dst) -> {
+                        throw new IOException("tiny-random: truncated at blk.1.ffn_up.weight");
+                    })).toList();
+        }
+
+        @Override
+        public String description() {
+            return "broken";
+        }
+    }
+
+    @Test
+    void aTypeThatFailsRecordsItsErrorAndTheStudyGoesOn(@TempDir Path dir) throws Exception {
+        StudySettings settings = settings(dir);
+        Recorder recorder = new Recorder();
+        StudyResult result = new CompareStudy(BrokenSource::new, settings, StudyFormat.parseList("f16,q4_0,int8"), dir.resolve("report"))
+                .run(recorder);
+        assertThat(recorder.finished).containsExactly("int8", "f16", "q4_0");
+        for (FormatResult r : result.results().subList(0, 2)) {
+            assertThat(r.status()).isEqualTo(FormatResult.Status.FAILED);
+            assertThat(r.error()).isEqualTo("convert: tiny-random: truncated at blk.1.ffn_up.weight");
+            assertThat(r.genTokensPerSecond()).isNull();
+        }
+        assertThat(Files.exists(dir.resolve("report/cache/f16.json"))).isFalse(); // failures are tried again next time
+        String md = MarkdownReport.render(result, "panllm compare", List.of());
+        assertThat(md).contains("| f16 (base) |").contains("failed: convert: tiny-random: truncated")
+                .contains("the base f16 could not be measured");
     }
 
     @Test
