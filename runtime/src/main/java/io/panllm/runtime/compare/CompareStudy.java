@@ -92,8 +92,14 @@ public final class CompareStudy {
         return workDir.resolve(modelName + "-" + format.label() + ".gguf");
     }
 
-    /** The KL-divergence base file: named after its key, so a file from other settings is never reused. */
+    /**
+     * The KL-divergence base file: named after its key, so a file from other settings is never
+     * reused. Null when no format can run.
+     */
     public Path baseLogitsFile() {
+        if (base == null) {
+            return null;
+        }
         String key = settings.cacheKey(base, base.label()).toString();
         return workDir.resolve(String.format(Locale.ROOT, "kld-base-%s-%08x.bin", base.label(), key.hashCode()));
     }
@@ -146,7 +152,7 @@ public final class CompareStudy {
             listener.finished(r, false);
         }
         List<FormatResult> ordered = formats.stream().map(f -> results.get(f.label())).toList();
-        return new StudyResult(settings, MachineInfo.detect(null), baseLabel, ordered, cached, randomWeights,
+        return new StudyResult(settings, MachineInfo.detect(), baseLabel, ordered, cached, randomWeights,
                 peakMemoryPerFormat, Instant.now());
     }
 
@@ -199,7 +205,7 @@ public final class CompareStudy {
                     meanKld, meanKldError, sameTop, sameTopError,
                     prompt == null ? null : prompt.meanTokensPerSecond(), prompt == null ? null : prompt.stddevTokensPerSecond(),
                     gen == null ? null : gen.meanTokensPerSecond(), gen == null ? null : gen.stddevTokensPerSecond(),
-                    peakRss, null, seconds);
+                    peakRss, seconds);
         }
     }
 

@@ -29,7 +29,6 @@ import java.util.Map;
  * @param genTokensPerSecond       tg: mean tok/s generating one token at a time
  * @param genTokensPerSecondSd     its standard deviation
  * @param peakRssBytes        peak resident memory of the process while this format ran (-1: unknown)
- * @param peakGpuBytes        peak GPU memory, where the backend reports it, else null
  * @param seconds             wall time of the whole measurement
  */
 public record FormatResult(String format, Status status, String error, String file, Long fileBytes, Long parameters,
@@ -39,7 +38,7 @@ public record FormatResult(String format, Status status, String error, String fi
                            Double meanKld, Double meanKldError, Double sameTop, Double sameTopError,
                            Double promptTokensPerSecond, Double promptTokensPerSecondSd,
                            Double genTokensPerSecond, Double genTokensPerSecondSd,
-                           long peakRssBytes, Long peakGpuBytes, double seconds) {
+                           long peakRssBytes, double seconds) {
 
     /** How far the measurement of a format got. */
     public enum Status {
@@ -53,6 +52,6 @@ public record FormatResult(String format, Status status, String error, String fi
 
     static FormatResult notRunnable(StudyFormat format) {
         return new FormatResult(format.label(), Status.NOT_RUNNABLE, format.notRunnableReason(), null, null, null, null, null,
-                null, null, false, null, null, null, null, null, null, null, null, null, null, -1, null, 0);
+                null, null, false, null, null, null, null, null, null, null, null, null, null, -1, 0);
     }
 }

@@ -7,23 +7,23 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The machine a comparison ran on, for the report: speed figures mean little without it.
+ * The machine a comparison ran on, for the report: speed figures mean little without it. (The GPU,
+ * when one is used, is named by the backend: {@link StudyResult#backend()}.)
  *
  * @param cores    processors available to the JVM
  * @param os       name, version and architecture
  * @param java     the runtime's version and vendor
  * @param cpuModel "model name" from /proc/cpuinfo (or os.arch where there is none)
  * @param memoryBytes total memory from /proc/meminfo, or -1
- * @param gpu      the GPU used, or null when the study ran on the CPU
  */
-public record MachineInfo(int cores, String os, String java, String cpuModel, long memoryBytes, String gpu) {
+public record MachineInfo(int cores, String os, String java, String cpuModel, long memoryBytes) {
 
-    public static MachineInfo detect(String gpu) {
+    public static MachineInfo detect() {
         return new MachineInfo(Runtime.getRuntime().availableProcessors(),
                 System.getProperty("os.name") + " " + System.getProperty("os.version") + " (" + System.getProperty("os.arch") + ")",
                 Runtime.version() + " (" + System.getProperty("java.vendor") + ")",
                 procField("/proc/cpuinfo", "model name", System.getProperty("os.arch")),
-                kilobytes(procField("/proc/meminfo", "MemTotal", null)), gpu);
+                kilobytes(procField("/proc/meminfo", "MemTotal", null)));
     }
 
     /** The value of the first "key : value" line, or {@code fallback}. */
@@ -56,7 +56,6 @@ public record MachineInfo(int cores, String os, String java, String cpuModel, lo
         map.put("java", java);
         map.put("cpu", cpuModel);
         map.put("memory_bytes", memoryBytes);
-        map.put("gpu", gpu);
         return map;
     }
 }

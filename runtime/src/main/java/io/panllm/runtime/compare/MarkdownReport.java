@@ -48,21 +48,11 @@ public final class MarkdownReport {
         MachineInfo m = study.machine();
         md.append("- Machine: ").append(m.cpuModel()).append(", ").append(m.cores()).append(" cores")
                 .append(m.memoryBytes() < 0 ? "" : ", " + bytes(m.memoryBytes()) + " memory").append("\n");
-        md.append("- Device: ").append(s.device().name().toLowerCase(Locale.ROOT)).append(backend(study))
-                .append(m.gpu() == null ? "" : ", GPU: " + m.gpu()).append("\n");
+        md.append("- Device: ").append(s.device().name().toLowerCase(Locale.ROOT))
+                .append(study.backend() == null ? "" : ": " + study.backend()).append("\n");
         md.append("- OS: ").append(m.os()).append("\n");
         md.append("- Java: ").append(m.java()).append("\n");
         return md.toString();
-    }
-
-    /** What the models actually ran on, from their descriptions ("llama 260K Q4_0 on cpu (2 threads)"). */
-    private static String backend(StudyResult study) {
-        for (FormatResult r : study.results()) {
-            if (r.description() != null && r.description().contains(" on ")) {
-                return ": " + r.description().substring(r.description().lastIndexOf(" on ") + 4);
-            }
-        }
-        return "";
     }
 
     private static void table(StringBuilder md, StudyResult study) {

@@ -22,12 +22,27 @@ import java.util.Map;
 public record StudyResult(StudySettings settings, MachineInfo machine, String base, List<FormatResult> results,
                           List<String> cached, boolean randomWeights, boolean peakMemoryPerFormat, Instant finished) {
 
+    /**
+     * What the models ran on, from their descriptions ("llama 260K Q4_0 on cpu (2 threads)" gives
+     * "cpu (2 threads)"; on a GPU the backend names the device). Null when nothing ran.
+     */
+    public String backend() {
+        for (FormatResult r : results) {
+            String d = r.description();
+            if (d != null && d.contains(" on ")) {
+                return d.substring(d.lastIndexOf(" on ") + 4);
+            }
+        }
+        return null;
+    }
+
     /** The figures as plain maps and lists, for report.json. */
     public Map<String, Object> toMap(String commandLine) {
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("command", commandLine);
         map.put("date", finished.toString());
         map.put("machine", machine.toMap());
+        map.put("backend", backend());
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("input", settings.input().toString());
         s.put("text", settings.text().toString());
