@@ -49,7 +49,8 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         if (name.startsWith("io.panllm.kernels") || name.contains("Cuda") || name.contains("Gpu")) {
             return ExitCodes.GPU;
         }
-        if (e instanceof CommandLine.ParameterException || e instanceof IllegalArgumentException && name.startsWith("io.panllm.cli")) {
+        // Flags and values the user can fix on the command line; bad files and models have their own types.
+        if (e instanceof CommandLine.ParameterException || e instanceof IllegalArgumentException) {
             return ExitCodes.USAGE;
         }
         return ExitCodes.ERROR;

@@ -27,16 +27,16 @@ final class ModelFiles {
                     || Files.exists(path.resolve("model.safetensors.index.json"))) {
                 return Kind.HF_DIRECTORY;
             }
-            throw new IllegalArgumentException(path + ": a directory, but not a checkpoint (no config.json or model*.safetensors)");
+            throw new BadInputException(path + ": a directory, but not a checkpoint (no config.json or model*.safetensors)");
         }
         byte[] head = new byte[8];
         int n;
         try (InputStream in = Files.newInputStream(path)) {
             n = in.readNBytes(head, 0, 8);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException(path + ": no such file");
+            throw new BadInputException(path + ": no such file");
         } catch (IOException e) {
-            throw new IllegalArgumentException(path + ": cannot read: " + e.getMessage());
+            throw new BadInputException(path + ": cannot read: " + e.getMessage());
         }
         if (n >= 4 && head[0] == 'G' && head[1] == 'G' && head[2] == 'U' && head[3] == 'F') {
             return Kind.GGUF;
@@ -50,6 +50,6 @@ final class ModelFiles {
         if (path.getFileName().toString().endsWith(".bin") && n >= 8) {
             return Kind.LLAMA2C; // legacy llama2.c: seven int32 with no magic
         }
-        throw new IllegalArgumentException(path + ": not a model file panllm knows (GGUF, safetensors, llama2.c)");
+        throw new BadInputException(path + ": not a model file panllm knows (GGUF, safetensors, llama2.c)");
     }
 }

@@ -12,7 +12,7 @@ final class ModelLoading {
         return switch (ModelFiles.detect(path)) {
             case GGUF -> LoadedModel.open(path, device, threads);
             case LLAMA2C -> LoadedModel.openLlama2c(path, null, device, threads);
-            case SAFETENSORS, HF_DIRECTORY -> throw new IllegalArgumentException(path
+            case SAFETENSORS, HF_DIRECTORY -> throw new BadInputException(path
                     + ": a Hugging Face checkpoint; convert it to GGUF first: panllm convert " + path + " -o model.gguf");
         };
     }

@@ -39,7 +39,7 @@ final class ModelOptions {
         Path home = Path.of(System.getProperty("panllm.home", "."));
         Path embedded = home.resolve("models/stories260K/stories260K_q80.bin");
         if (!Files.exists(embedded)) {
-            throw new IllegalArgumentException("no -m FILE given and the embedded model is missing (" + embedded + ")");
+            throw new BadInputException("no -m FILE given and the embedded model is missing (" + embedded + ")");
         }
         return embedded;
     }

@@ -1,13 +1,10 @@
 package io.panllm.gguf;
 
+import io.panllm.io.MappedFile;
 import io.panllm.tensor.GgmlType;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -170,20 +167,7 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses a GGUF file. The caller closes it; tensor slices die with it. */
     public static GgufFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            return new GgufFile(path, arena, mapping);
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new GgufException(path + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new GgufException(path + ": cannot read: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping), GgufException::new);
     }
 
     /** Parses GGUF bytes held in memory (tests, fuzzing, data received over a pipe). */

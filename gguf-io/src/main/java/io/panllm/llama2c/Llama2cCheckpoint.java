@@ -1,14 +1,11 @@
 package io.panllm.llama2c;
 
-import java.io.IOException;
+import io.panllm.io.MappedFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -263,20 +260,7 @@ public final class Llama2cCheckpoint implements AutoCloseable {
 
     /** Maps and parses a checkpoint. */
     public static Llama2cCheckpoint open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            return new Llama2cCheckpoint(path, arena, file);
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new Llama2cException(path + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new Llama2cException(path + ": cannot read: " + e.getMessage());
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(path, (arena, file) -> new Llama2cCheckpoint(path, arena, file), Llama2cException::new);
     }
 
     public Path path() {

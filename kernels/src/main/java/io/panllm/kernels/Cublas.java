@@ -99,18 +99,12 @@ public final class Cublas implements AutoCloseable {
      */
     public void linear(DeviceBuffer activations, DeviceBuffer weights, DeviceBuffer out, DataType inputType,
                        int tokens, int outFeatures, int inFeatures) {
-        requireBytes(activations, (long) tokens * inFeatures * inputType.bytes, "activations");
-        requireBytes(weights, (long) outFeatures * inFeatures * inputType.bytes, "weights");
-        requireBytes(out, (long) tokens * outFeatures * 4, "out");
+        activations.requireAtLeast((long) tokens * inFeatures * inputType.bytes, "activations");
+        weights.requireAtLeast((long) outFeatures * inFeatures * inputType.bytes, "weights");
+        out.requireAtLeast((long) tokens * outFeatures * 4, "out");
         gemm(Operation.T, Operation.N, outFeatures, tokens, inFeatures,
                 1f, weights, inputType, inFeatures, activations, inputType, inFeatures,
                 0f, out, DataType.F32, outFeatures);
-    }
-
-    private static void requireBytes(DeviceBuffer buffer, long bytes, String what) {
-        if (buffer.byteSize() < bytes) {
-            throw new IllegalArgumentException(what + " buffer holds " + buffer.byteSize() + " bytes, needs " + bytes);
-        }
     }
 
     private static MemorySegment address(DeviceBuffer buffer) {

@@ -81,9 +81,9 @@ public final class CudaContext implements AutoCloseable {
         return CudaEvent.create();
     }
 
-    /** Loads a PTX module from a class-path resource, e.g. {@code "io/panllm/kernels/gemv.ptx"}. */
-    public CudaModule loadModule(String ptxResource) {
-        return CudaModule.loadResource(ptxResource);
+    /** Loads one PTX module from class-path resources, see {@link CudaModule#loadResources}. */
+    public CudaModule loadModule(String... ptxResources) {
+        return CudaModule.loadResources(ptxResources);
     }
 
     @Override

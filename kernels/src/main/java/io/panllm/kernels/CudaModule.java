@@ -2,6 +2,7 @@ package io.panllm.kernels;
 
 import io.panllm.cuda.bindings.cuda_h;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -27,16 +28,25 @@ public final class CudaModule implements AutoCloseable {
         this.jitLog = jitLog;
     }
 
-    /** Loads the PTX text of class-path resource {@code resource} ("io/panllm/kernels/gemv.ptx"). */
-    public static CudaModule loadResource(String resource) {
-        try (InputStream in = CudaModule.class.getClassLoader().getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalArgumentException("PTX resource not on the class path: " + resource);
+    /**
+     * Loads one module made of the PTX texts of class-path resources, in order: a prelude such as
+     * {@code io/panllm/kernels/common.ptx} (version, target, shared helpers) first, then kernels.
+     * The JIT's line numbers count from the first line of the first resource.
+     */
+    public static CudaModule loadResources(String... resources) {
+        ByteArrayOutputStream ptx = new ByteArrayOutputStream();
+        for (String resource : resources) {
+            try (InputStream in = CudaModule.class.getClassLoader().getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IllegalArgumentException("PTX resource not on the class path: " + resource);
+                }
+                in.transferTo(ptx);
+                ptx.write('\n');
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read PTX resource " + resource, e);
             }
-            return load(resource, in.readAllBytes());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read PTX resource " + resource, e);
         }
+        return load(String.join(" + ", resources), ptx.toByteArray());
     }
 
     /** JIT-compiles {@code ptx} (text, without the terminating NUL); {@code name} is for messages. */

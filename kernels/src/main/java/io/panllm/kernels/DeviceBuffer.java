@@ -12,8 +12,10 @@ import java.util.Objects;
  * (closing does nothing; the allocation must outlive it). Quantized weights live here in their
  * GGUF block layout, one buffer per tensor or slices of one large buffer.
  *
- * <p>Host sides are {@link MemorySegment}s: heap or off-heap for the synchronous copies, pinned
- * ({@link PinnedHostBuffer}) for the asynchronous ones to really overlap.
+ * <p>Host sides are {@link MemorySegment}s. Every copy is ordered on a stream (the kernels'
+ * streams are non-blocking, so a copy on the legacy default stream would race with them); the
+ * asynchronous ones overlap with other work only from pinned memory ({@link PinnedHostBuffer}),
+ * and from pageable memory the driver stages the data before returning.
  */
 public final class DeviceBuffer implements AutoCloseable {
     private final long address;
@@ -55,16 +57,19 @@ public final class DeviceBuffer implements AutoCloseable {
         return new DeviceBuffer(address + offset, byteSize, false);
     }
 
-    /** Copies all of {@code host} to the start of this buffer and waits. */
-    public void copyFrom(MemorySegment host) {
-        checkFits(host.byteSize());
-        CudaException.check(cuda_h.cuMemcpyHtoD_v2(address, host, host.byteSize()), "cuMemcpyHtoD");
+    /**
+     * Copies all of {@code host} to the start of this buffer, in order on {@code stream} (after the
+     * work already there), and waits for it. Any host segment will do.
+     */
+    public void copyFrom(MemorySegment host, CudaStream stream) {
+        copyFromAsync(host, stream);
+        stream.synchronize();
     }
 
-    /** Copies the start of this buffer into all of {@code host} and waits. */
-    public void copyTo(MemorySegment host) {
-        checkFits(host.byteSize());
-        CudaException.check(cuda_h.cuMemcpyDtoH_v2(host, address, host.byteSize()), "cuMemcpyDtoH");
+    /** Copies the start of this buffer into all of {@code host}, in order on {@code stream}, and waits. */
+    public void copyTo(MemorySegment host, CudaStream stream) {
+        copyToAsync(host, stream);
+        stream.synchronize();
     }
 
     /** Enqueues a host-to-device copy on {@code stream}; {@code host} must stay valid until it ran. */
@@ -101,6 +106,13 @@ public final class DeviceBuffer implements AutoCloseable {
     public void fillBytes(byte value, CudaStream stream) {
         checkOpen();
         CudaException.check(cuda_h.cuMemsetD8Async(address, value, byteSize, stream.handle()), "cuMemsetD8Async");
+    }
+
+    /** Throws IllegalArgumentException unless this buffer holds at least {@code bytes}; {@code what} names it. */
+    public void requireAtLeast(long bytes, String what) {
+        if (byteSize < bytes) {
+            throw new IllegalArgumentException(what + ": device buffer of " + byteSize + " bytes, needs " + bytes);
+        }
     }
 
     private void checkFits(long bytes) {

@@ -47,6 +47,10 @@ public final class NativeLibraries {
     /** Loads the first of {@code fileNames} found in {@code directories} (names in order of preference). */
     static Path load(String what, List<String> fileNames, List<Path> directories) {
         Path found = find(what, fileNames, directories);
+        if (!isElfFile(found)) {
+            throw new CudaUnavailableException("no " + what + " found: " + found + " exists but could not be loaded: "
+                    + "it is not an ELF shared library");
+        }
         try {
             System.load(found.toString());
         } catch (UnsatisfiedLinkError e) {
@@ -54,6 +58,15 @@ public final class NativeLibraries {
                     + e.getMessage(), e);
         }
         return found;
+    }
+
+    private static boolean isElfFile(Path file) {
+        try (var in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 0x7F && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     static Path find(String what, List<String> fileNames, List<Path> directories) {

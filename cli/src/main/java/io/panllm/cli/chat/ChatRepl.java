@@ -42,6 +42,11 @@ public final class ChatRepl {
         this.engine = engine;
     }
 
+    /** Stops the reply being generated (from a signal handler); the REPL goes on. */
+    public void cancelCurrent() {
+        cancel.set(true);
+    }
+
     /** Runs until /exit or end of input; returns the exit code. */
     public int run(boolean interactive) throws IOException {
         return interactive ? runTerminal() : runPipe();

@@ -45,10 +45,42 @@ final class CpuMatrix {
      * split among the threads.
      */
     void multiply(Parallel parallel, float[] in, int batch, float[] out) {
-        parallel.forRange(rows, (long) rows * columns * batch, (start, end) -> {
-            for (int r = start; r < end; r++) {
-                kernel.dotBatch(row(r), in, columns, batch, out, r, rows);
-            }
-        });
+        long work = (long) rows * columns * batch;
+        if (batch >= 4 && kernel.decodesFast() && FloatMath.tileable(columns)) {
+            // Decode rows to floats once, four at a time, then multiply them with the activation
+            // vectors in 4 x 4 tiles; the leftover rows and vectors one by one.
+            parallel.forRange(rows, work, (start, end) -> {
+                float[] decoded = new float[4 * columns];
+                int r = start;
+                for (; r + 4 <= end; r += 4) {
+                    for (int i = 0; i < 4; i++) {
+                        kernel.dequantize(row(r + i), decoded, i * columns, columns);
+                    }
+                    int b = 0;
+                    for (; b + 4 <= batch; b += 4) {
+                        FloatMath.dotTile4x4(decoded, in, b * columns, columns, out, b * rows + r, rows);
+                    }
+                    for (int i = 0; i < 4; i++) {
+                        for (int v = b; v < batch; v++) {
+                            out[v * rows + r + i] = FloatMath.dot(decoded, i * columns, in, v * columns, columns);
+                        }
+                    }
+                }
+                for (; r < end; r++) {
+                    kernel.dequantize(row(r), decoded, 0, columns);
+                    FloatMath.dotBatch(decoded, in, columns, batch, out, r, rows);
+                }
+            });
+        } else {
+            // The row stays in cache while it is dotted with each activation vector in turn.
+            parallel.forRange(rows, work, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    MemorySegment row = row(r);
+                    for (int b = 0; b < batch; b++) {
+                        out[b * rows + r] = kernel.dot(row, in, b * columns, columns);
+                    }
+                }
+            });
+        }
     }
 }

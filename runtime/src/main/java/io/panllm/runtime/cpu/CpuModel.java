@@ -66,7 +66,7 @@ final class CpuModel implements Backend.BackendModel {
             return null;
         }
         float[] values = new float[Math.toIntExact(view.elementCount())];
-        ScalarKernels.of(view.type()).dequantize(view.data(), values, 0, values.length);
+        view.type().codec().dequantize(view.data(), values, 0, values.length);
         return values;
     }
 

@@ -19,13 +19,10 @@ interface RowKernel {
     void dequantize(MemorySegment row, float[] out, int outOffset, int n);
 
     /**
-     * Dots the row with {@code batch} activation vectors laid out one after the other in {@code x}
-     * ({@code n} floats each), writing result b to {@code out[outOffset + b * outStride]}. The row
-     * comes from memory once; the repeated reads hit the cache.
+     * Whether {@link #dequantize} is vectorised, so that decoding a row once and dotting the floats
+     * with several activation vectors beats one {@link #dot} per activation.
      */
-    default void dotBatch(MemorySegment row, float[] x, int n, int batch, float[] out, int outOffset, int outStride) {
-        for (int b = 0; b < batch; b++) {
-            out[outOffset + b * outStride] = dot(row, x, b * n, n);
-        }
+    default boolean decodesFast() {
+        return false;
     }
 }

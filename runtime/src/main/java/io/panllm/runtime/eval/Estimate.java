@@ -23,8 +23,13 @@ public record Estimate(double value, double uncertainty) {
 
     Map<String, Object> toMap() {
         Map<String, Object> map = new LinkedHashMap<>();
-        map.put("value", value);
-        map.put("uncertainty", uncertainty);
+        map.put("value", jsonNumber(value));
+        map.put("uncertainty", jsonNumber(uncertainty));
         return map;
+    }
+
+    /** The value, or null where JSON has no number for it (NaN, infinities). */
+    static Double jsonNumber(double value) {
+        return Double.isFinite(value) ? value : null;
     }
 }

@@ -11,6 +11,12 @@ import java.nio.file.Path;
  * of every scored position in llama.cpp's {@code --kl-divergence-base} file format
  * ({@link BaseLogitsFormat}); {@link #compare} replays the same tokens through another model and
  * compares its distributions with the saved ones.
+ *
+ * <p>The file keeps log-probabilities to 16 nats below each position's best token (uint16 steps
+ * of at most 16/65535 nats); a less likely correct token counts as if it were at that floor. So
+ * PPL(base) as read back can sit slightly below the base model's own perplexity when the text
+ * holds tokens the model all but rules out (e.g. BOS in mid-text): llama.cpp's format and
+ * arithmetic, kept so that files and figures compare with its own.
  */
 public final class KlDivergence {
 

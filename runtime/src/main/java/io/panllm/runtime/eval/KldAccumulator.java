@@ -1,5 +1,9 @@
 package io.panllm.runtime.eval;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
 /**
  * The sums llama.cpp's {@code kl_divergence_result} keeps while comparing a model with the base
  * log-probabilities, plus every token's KL divergence and Δp for the percentiles.
@@ -23,6 +27,8 @@ final class KldAccumulator {
     int count;
     final float[] kldValues;
     final float[] pDiffValues;
+    /** The base log-probabilities of the position being added, dequantized. */
+    private float[] baseLogProbs = new float[0];
 
     KldAccumulator(long capacity) {
         if (capacity > Integer.MAX_VALUE - 8) {
@@ -50,20 +56,17 @@ final class KldAccumulator {
         sumNllNllBase += nll * nllBase;
 
         // KL(base || model) = sum p_base * (log p_base - log p_model), log p_model = logit - (max + lse).
-        float logNormalizer = maxLogit + logSumExp;
-        double kld = 0;
+        if (baseLogProbs.length != logits.length) {
+            baseLogProbs = new float[logits.length];
+        }
         int bestBase = 0;
-        float bestBaseLogProb = 0;
         for (int i = 0; i < logits.length; i++) {
-            float logProbBase = base.logProb(i);
-            if (i == 0 || logProbBase > bestBaseLogProb) {
-                bestBaseLogProb = logProbBase;
+            baseLogProbs[i] = base.logProb(i);
+            if (baseLogProbs[i] > baseLogProbs[bestBase]) {
                 bestBase = i;
             }
-            if (logProbBase > NEGLIGIBLE_LOG_PROB) {
-                kld += (float) Math.exp(logProbBase) * (logProbBase - logits[i] + logNormalizer);
-            }
         }
+        double kld = klDivergence(baseLogProbs, logits, maxLogit + logSumExp);
         sumKld += kld;
         sumKld2 += kld * kld;
         if (best == bestBase) {
@@ -79,6 +82,28 @@ final class KldAccumulator {
         kldValues[count] = (float) kld;
         pDiffValues[count] = pDiff;
         count++;
+    }
+
+    /**
+     * sum over the tokens with log p_base > -16 of p_base * (log p_base - logit + logNormalizer),
+     * each term in float as llama.cpp computes it, the sum in double.
+     */
+    private static double klDivergence(float[] baseLogProbs, float[] logits, float logNormalizer) {
+        double sum = 0;
+        int i = 0;
+        for (int bound = LogSoftmax.SPECIES.loopBound(logits.length); i < bound; i += LogSoftmax.SPECIES.length()) {
+            FloatVector logProbBase = FloatVector.fromArray(LogSoftmax.SPECIES, baseLogProbs, i);
+            VectorMask<Float> counted = logProbBase.compare(VectorOperators.GT, NEGLIGIBLE_LOG_PROB);
+            FloatVector logRatio = logProbBase.sub(FloatVector.fromArray(LogSoftmax.SPECIES, logits, i))
+                    .add(logNormalizer);
+            sum += logProbBase.lanewise(VectorOperators.EXP).mul(logRatio).reduceLanes(VectorOperators.ADD, counted);
+        }
+        for (; i < logits.length; i++) {
+            if (baseLogProbs[i] > NEGLIGIBLE_LOG_PROB) {
+                sum += (float) Math.exp(baseLogProbs[i]) * (baseLogProbs[i] - logits[i] + logNormalizer);
+            }
+        }
+        return sum;
     }
 
     Estimate logPerplexity() {

@@ -14,6 +14,19 @@ package io.panllm.runtime.eval;
 public record KldProgress(int chunk, int chunks, Estimate perplexity, Estimate lnPplRatio, Estimate kld,
                           Estimate rmsDeltaP, Estimate sameTop) {
 
+    /** The column titles llama.cpp prints above the per-chunk lines. */
+    public static final String HEADER =
+            "chunk             PPL               ln(PPL(Q)/PPL(base))          KL Divergence              Δp RMS            Same top p";
+
+    /** This chunk's line, laid out as llama.cpp's. */
+    public String format() {
+        return String.format(java.util.Locale.ROOT,
+                "%4d    %9.4f ± %9.4f    %10.5f ± %10.5f    %10.5f ± %10.5f    %6.3f ± %6.3f %%    %6.3f ± %6.3f %%",
+                chunk, perplexity.value(), perplexity.uncertainty(), lnPplRatio.value(), lnPplRatio.uncertainty(),
+                kld.value(), kld.uncertainty(), 100 * rmsDeltaP.value(), 100 * rmsDeltaP.uncertainty(),
+                100 * sameTop.value(), 100 * sameTop.uncertainty());
+    }
+
     /**
      * Told after every chunk of a comparison (on the evaluating thread). Throwing
      * {@link java.util.concurrent.CancellationException} stops the comparison.

@@ -1,6 +1,7 @@
 package io.panllm.runtime.eval;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -22,6 +23,7 @@ import java.util.Map;
  * @param deltaP           the distribution of Δp
  * @param rmsDeltaP        root mean square of Δp
  * @param sameTop          fraction of positions where both put the same token first
+ *                         (lnPplCorrelation is NaN when either model's per-token nll has no spread)
  */
 public record KldResult(int chunks, int contextSize, long tokens,
                         Estimate perplexity, Estimate basePerplexity, double lnPplCorrelation,
@@ -59,7 +61,7 @@ public record KldResult(int chunks, int contextSize, long tokens,
         map.put("tokens", tokens);
         map.put("ppl", perplexity.toMap());
         map.put("ppl_base", basePerplexity.toMap());
-        map.put("ln_ppl_correlation", lnPplCorrelation);
+        map.put("ln_ppl_correlation", Estimate.jsonNumber(lnPplCorrelation));
         map.put("ln_ppl_ratio", lnPplRatio.toMap());
         map.put("ppl_ratio", pplRatio.toMap());
         map.put("ppl_difference", pplDifference.toMap());
@@ -70,5 +72,55 @@ public record KldResult(int chunks, int contextSize, long tokens,
         map.put("delta_p_rms", rmsDeltaP.toMap());
         map.put("same_top_p", sameTop.toMap());
         return map;
+    }
+
+    /** The final report in the layout of llama.cpp's {@code --kl-divergence} output. */
+    public String report() {
+        StringBuilder out = new StringBuilder();
+        line(out, "====== Perplexity statistics ======");
+        line(out, "Mean PPL(Q)                   : %10.6f ± %10.6f", perplexity.value(), perplexity.uncertainty());
+        line(out, "Mean PPL(base)                : %10.6f ± %10.6f", basePerplexity.value(),
+                basePerplexity.uncertainty());
+        line(out, "Cor(ln(PPL(Q)), ln(PPL(base))): %6.2f%%", 100 * lnPplCorrelation);
+        line(out, "Mean ln(PPL(Q)/PPL(base))     : %10.6f ± %10.6f", lnPplRatio.value(), lnPplRatio.uncertainty());
+        line(out, "Mean PPL(Q)/PPL(base)         : %10.6f ± %10.6f", pplRatio.value(), pplRatio.uncertainty());
+        line(out, "Mean PPL(Q)-PPL(base)         : %10.6f ± %10.6f", pplDifference.value(),
+                pplDifference.uncertainty());
+        line(out, "");
+        line(out, "====== KL divergence statistics ======");
+        line(out, "Mean    KLD: %10.6f ± %10.6f", meanKld.value(), meanKld.uncertainty());
+        line(out, "Maximum KLD: %10.6f", kld.max());
+        for (double fraction : new double[] {0.999, 0.99, 0.95, 0.90}) {
+            line(out, "%-8sKLD: %10.6f", percentLabel(fraction), kld.at(fraction));
+        }
+        line(out, "Median  KLD: %10.6f", kld.median());
+        for (double fraction : new double[] {0.10, 0.05, 0.01, 0.001}) {
+            line(out, "%-8sKLD: %10.6f", percentLabel(fraction), kld.at(fraction));
+        }
+        line(out, "Minimum KLD: %10.6f", kld.min());
+        line(out, "");
+        line(out, "====== Token probability statistics ======");
+        line(out, "Mean    Δp: %6.3f ± %5.3f %%", 100 * meanDeltaP.value(), 100 * meanDeltaP.uncertainty());
+        line(out, "Maximum Δp: %6.3f%%", 100 * deltaP.max());
+        for (double fraction : new double[] {0.999, 0.99, 0.95, 0.90, 0.75}) {
+            line(out, "%-8sΔp: %6.3f%%", percentLabel(fraction), 100 * deltaP.at(fraction));
+        }
+        line(out, "Median  Δp: %6.3f%%", 100 * deltaP.median());
+        for (double fraction : new double[] {0.25, 0.10, 0.05, 0.01, 0.001}) {
+            line(out, "%-8sΔp: %6.3f%%", percentLabel(fraction), 100 * deltaP.at(fraction));
+        }
+        line(out, "Minimum Δp: %6.3f%%", 100 * deltaP.min());
+        line(out, "RMS Δp    : %6.3f ± %5.3f %%", 100 * rmsDeltaP.value(), 100 * rmsDeltaP.uncertainty());
+        line(out, "Same top p: %6.3f ± %5.3f %%", 100 * sameTop.value(), 100 * sameTop.uncertainty());
+        return out.toString();
+    }
+
+    /** "99.9%", " 5.0%": llama.cpp's right-aligned percentages. */
+    private static String percentLabel(double fraction) {
+        return String.format(Locale.ROOT, "%4.1f%%", 100 * fraction);
+    }
+
+    private static void line(StringBuilder out, String format, Object... args) {
+        out.append(String.format(Locale.ROOT, format, args)).append('\n');
     }
 }

@@ -63,16 +63,16 @@ public record Quantiles(double min, double max, double median, double[] values) 
     }
 
     /** {"min": .., "p0.1": .., "p1": .., ..., "median": .., ..., "p99.9": .., "max": ..} */
-    Map<String, Object> toMap() {
+    public Map<String, Object> toMap() {
         Map<String, Object> map = new LinkedHashMap<>();
-        map.put("min", min);
+        map.put("min", Estimate.jsonNumber(min));
         for (int i = 0; i < FRACTIONS.length; i++) {
             if (FRACTIONS[i] > 0.5 && !map.containsKey("median")) {
-                map.put("median", median);
+                map.put("median", Estimate.jsonNumber(median));
             }
-            map.put(LABELS[i], values[i]);
+            map.put(LABELS[i], Estimate.jsonNumber(values[i]));
         }
-        map.put("max", max);
+        map.put("max", Estimate.jsonNumber(max));
         return map;
     }
 }

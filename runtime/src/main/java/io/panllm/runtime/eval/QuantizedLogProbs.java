@@ -20,6 +20,14 @@ final class QuantizedLogProbs {
         levels = new char[vocabSize];
     }
 
+    /**
+     * llama.cpp's {@code nearest_int}: adding 1.5 * 2^23 leaves the rounded integer (half to even)
+     * in the low mantissa bits. Valid for |value| < 2^22, which 0..65535 is.
+     */
+    static int nearestInt(float value) {
+        return (Float.floatToRawIntBits(value + 12582912f) & 0x007fffff) - 0x00400000;
+    }
+
     float logProb(int token) {
         return scale * levels[token] + minLogProb;
     }
@@ -31,21 +39,15 @@ final class QuantizedLogProbs {
      * @return the negative log-likelihood of {@code target}
      */
     double encode(float[] logits, int target) {
-        float max = logits[0];
-        float min = logits[0];
-        for (int i = 1; i < logits.length; i++) {
-            max = Math.max(max, logits[i]);
-            min = Math.min(min, logits[i]);
-        }
-        min = Math.max(min, max - RANGE_NATS);
+        float max = LogSoftmax.max(logits);
+        float min = Math.max(LogSoftmax.min(logits), max - RANGE_NATS);
         float logSumExp = (float) Math.log(LogSoftmax.sumExp(logits, max));
         minLogProb = min - max - logSumExp;
         scale = (max - min) / LEVELS;
         if (scale != 0) {
             float inverseScale = 1 / scale;
             for (int i = 0; i < logits.length; i++) {
-                // Math.rint rounds half to even, like llama.cpp's nearest_int.
-                levels[i] = logits[i] > min ? (char) Math.min(65535, Math.rint(inverseScale * (logits[i] - min))) : 0;
+                levels[i] = logits[i] > min ? (char) nearestInt(inverseScale * (logits[i] - min)) : 0;
             }
         } else {
             java.util.Arrays.fill(levels, (char) 0);

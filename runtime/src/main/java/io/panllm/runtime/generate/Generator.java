@@ -21,7 +21,8 @@ public final class Generator {
     /**
      * @param sampler     picks the tokens; it is told about the prompt and every generated token,
      *                    so its repetition window carries over between calls
-     * @param textStreams gives a fresh decoder for each generation
+     * @param textStreams gives a fresh decoder for each generation, e.g.
+     *                    {@code () -> new TokenizerTextStream(tokenizer)}
      */
     public Generator(Sampler sampler, Supplier<? extends TextStream> textStreams) {
         this.sampler = sampler;

@@ -39,6 +39,16 @@ public final class Sampler {
         return new Sampler(config, vocabSize, seed);
     }
 
+    /**
+     * A sampler with other settings that remembers this one's recent tokens (as many as its own
+     * window holds): for a chat whose settings change between turns.
+     */
+    public Sampler reconfigured(SamplerConfig newConfig) {
+        Sampler sampler = create(newConfig, vocabSize);
+        sampler.acceptAll(recent.toArray());
+        return sampler;
+    }
+
     public SamplerConfig config() {
         return config;
     }
@@ -79,16 +89,28 @@ public final class Sampler {
         if (config.isGreedy()) {
             return argmax(penalized);
         }
+        narrow(penalized);
+        return draw(candidates, random.nextDouble());
+    }
+
+    /**
+     * The filters and the temperature, in llama.cpp's order, over the penalized logits: leaves in
+     * {@link #candidates} the tokens that may be drawn, with their final logits.
+     */
+    void narrow(float[] penalizedLogits) {
         int topK = config.topK();
         if (topK > 0 && topK < vocabSize) {
-            candidates.setTopK(penalized, topK);
+            candidates.setTopK(penalizedLogits, topK);
         } else {
-            candidates.setAll(penalized);
+            candidates.setAll(penalizedLogits);
         }
         TopP.apply(candidates, config.topP());
         applyMinP(candidates, config.minP());
         applyTemperature(candidates, config.temperature());
-        return draw(candidates, random.nextDouble());
+    }
+
+    Candidates candidates() {
+        return candidates;
     }
 
     /**

@@ -2,10 +2,7 @@ package io.panllm.runtime.tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Byte-level BPE (GPT-2, Llama 3), as llama.cpp's llm_tokenizer_bpe: the pre-tokenizer cuts the
@@ -14,20 +11,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * looked up by token-id pairs, and each word's tokens are cached, so long texts go fast.
  */
 final class BytePairTokenizer extends AbstractTokenizer {
-    /** Words cached before the cache starts over (bounds memory on endless distinct input). */
-    private static final int CACHE_LIMIT = 1 << 17;
     private static final int REMOVED = Integer.MIN_VALUE;
 
     private final PreTokenizer preTokenizer;
     /** Llama 3 style: a word that is a whole vocabulary token is that token, merges or not. */
     private final boolean ignoreMerges;
-    /** Rank of each mergeable pair, keyed by {@link #pairKey}. */
-    private final Map<Long, Integer> mergeRanks;
+    /** Rank of each mergeable pair of token ids. */
+    private final MergeRanks mergeRanks;
     /** The token each merge produces, by rank. */
     private final int[] mergedTokens;
     /** Token of each byte value, -1 where the vocabulary lacks one. */
     private final int[] byteTokens = new int[256];
-    private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
+    private final WordCache wordCache = new WordCache();
 
     BytePairTokenizer(Vocabulary vocab) {
         super(vocab);
@@ -49,7 +44,7 @@ final class BytePairTokenizer extends AbstractTokenizer {
             byteTokens[b] = id == null ? -1 : id;
         }
         List<String> merges = vocab.merges();
-        mergeRanks = HashMap.newHashMap(merges.size());
+        mergeRanks = new MergeRanks(merges.size());
         mergedTokens = new int[merges.size()];
         for (int rank = 0; rank < merges.size(); rank++) {
             String merge = merges.get(rank);
@@ -65,21 +60,16 @@ final class BytePairTokenizer extends AbstractTokenizer {
             if (leftId == null || rightId == null || mergedId == null) {
                 continue; // a merge of or into pieces the vocabulary lacks can never apply
             }
-            mergeRanks.putIfAbsent(pairKey(leftId, rightId), rank);
+            mergeRanks.putIfAbsent(leftId, rightId, rank);
             mergedTokens[rank] = mergedId;
         }
-    }
-
-    private static long pairKey(int left, int right) {
-        return (long) left << 32 | (right & 0xffffffffL);
     }
 
     private int rank(int left, int right) {
         if (left < 0 || right < 0) {
             return -1;
         }
-        Integer rank = mergeRanks.get(pairKey(left, right));
-        return rank == null ? -1 : rank;
+        return mergeRanks.get(left, right);
     }
 
     @Override
@@ -90,15 +80,7 @@ final class BytePairTokenizer extends AbstractTokenizer {
     @Override
     protected void encodeText(String text, boolean afterSpecial, TokenList out) {
         for (String word : preTokenizer.split(text)) {
-            int[] tokens = wordCache.get(word);
-            if (tokens == null) {
-                tokens = encodeWord(word);
-                if (wordCache.size() >= CACHE_LIMIT) {
-                    wordCache.clear();
-                }
-                wordCache.put(word, tokens);
-            }
-            out.addAll(tokens);
+            out.addAll(wordCache.tokens(word, this::encodeWord));
         }
     }
 

@@ -8,7 +8,7 @@ import java.util.PriorityQueue;
  * SentencePiece BPE as llama.cpp's llm_tokenizer_spm runs it: spaces become "▁" (with one in
  * front of the text), the text starts as one symbol per character, and the adjacent pair whose
  * concatenation is the best-scoring vocabulary piece is merged, again and again (ties: the
- * leftmost pair). A symbol left that is no piece is spelled with byte tokens {@code <0xNN>}.
+ * leftmost pair). A symbol that ends up as no piece is spelled with byte tokens {@code <0xNN>}.
  *
  * <p>For {@link Vocabulary.Model#LLAMA2C} a character missing from the vocabulary goes to bytes
  * at once and never merges, as in llama2.c's run.c (whose greedy left-to-right scan for the best
@@ -19,10 +19,22 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
 
     private final float[] scores;
     private final boolean unknownCharsMerge;
-    /** Token of each byte value for the fallback, -1 where the vocabulary has none. */
+    /** Token of each byte value for the fallback (the unknown token where the vocabulary has none). */
     private final int[] byteTokens = new int[256];
+    /**
+     * Whether no piece has "▁" after another character, as in vocabularies trained with
+     * split_by_whitespace. Then no merge can cross the start of a word ("▁" after a non-"▁"), so
+     * the words can be encoded one at a time and cached with the same result as the whole text.
+     */
+    private final boolean mergesStayInWords;
+    private final WordCache wordCache = new WordCache();
 
     SentencePieceTokenizer(Vocabulary vocab) {
+        this(vocab, true);
+    }
+
+    /** @param splitWords encode word by word where the vocabulary allows it (false: tests compare both ways) */
+    SentencePieceTokenizer(Vocabulary vocab, boolean splitWords) {
         super(vocab);
         this.scores = vocab.scores();
         this.unknownCharsMerge = vocab.model() != Vocabulary.Model.LLAMA2C;
@@ -33,6 +45,7 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
             }
             byteTokens[b] = id == null ? vocab.special().unknown() : id;
         }
+        mergesStayInWords = splitWords && vocab.tokens().stream().noneMatch(SentencePieceTokenizer::hasWordStartInside);
     }
 
     @Override
@@ -48,13 +61,43 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
     private record Bigram(int left, int right, float score, int length) {
     }
 
+    private static boolean hasWordStartInside(String piece) {
+        for (int i = 1; i < piece.length(); i++) {
+            if (isWordStart(piece, i)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isWordStart(String text, int i) {
+        return text.charAt(i) == SPACE_MARK && text.charAt(i - 1) != SPACE_MARK;
+    }
+
     @Override
     protected void encodeText(String fragment, boolean afterSpecial, TokenList out) {
         String text = (vocab.addSpacePrefix() && afterSpecial ? " " : "") + fragment;
         text = text.replace(' ', SPACE_MARK);
+        if (!mergesStayInWords) {
+            out.addAll(encodeSymbols(text));
+            return;
+        }
+        int wordStart = 0;
+        for (int i = 1; i < text.length(); i++) {
+            if (isWordStart(text, i)) {
+                out.addAll(wordCache.tokens(text.substring(wordStart, i), this::encodeSymbols));
+                wordStart = i;
+            }
+        }
+        out.addAll(wordCache.tokens(text.substring(wordStart), this::encodeSymbols));
+    }
+
+    /** The merge loop over one run of escaped text. */
+    private int[] encodeSymbols(String text) {
+        TokenList out = new TokenList();
         Symbols symbols = new Symbols(text);
         if (symbols.count == 0) {
-            return;
+            return out.toArray();
         }
         PriorityQueue<Bigram> queue = new PriorityQueue<>((a, b) ->
                 a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.left, b.left));
@@ -88,6 +131,7 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
                 }
             }
         }
+        return out.toArray();
     }
 
     private void offer(Symbols symbols, int left, int right, PriorityQueue<Bigram> queue) {

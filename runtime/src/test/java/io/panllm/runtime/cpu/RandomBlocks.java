@@ -33,7 +33,7 @@ final class RandomBlocks {
                 random.nextBytes(bytes);
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, row, 0, bytes.length);
                 for (long block = 0; block < n / type.blockSize; block++) {
-                    for (int offset : scaleOffsets(type)) {
+                    for (int offset : CpuBench.scaleOffsets(type)) {
                         float scale = (float) (random.nextDouble() * 0.1 + 0.001) * (random.nextBoolean() ? 1 : -1);
                         row.set(BlockBytes.SHORT_LE, block * type.bytesPerBlock + offset, Float.floatToFloat16(scale));
                     }
@@ -41,16 +41,6 @@ final class RandomBlocks {
             }
         }
         return row;
-    }
-
-    /** Where each type keeps its fp16 scales within a block. */
-    static int[] scaleOffsets(GgmlType type) {
-        return switch (type) {
-            case Q8_0, Q4_0, IQ4_NL, NF4, FP4 -> new int[] {0};
-            case Q4_1, Q4_K -> new int[] {0, 2};
-            case Q6_K -> new int[] {208};
-            default -> throw new IllegalArgumentException(type.toString());
-        };
     }
 
     static float[] floats(int n, Random random) {

@@ -42,20 +42,17 @@ class VectorKernelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "Q8_0", "Q4_0", "Q6_K"})
-    void dotBatchMatchesSingleDots(GgmlType type) {
-        Random random = new Random(7);
-        RowKernel kernel = VectorKernels.of(type);
-        int n = 256;
-        int batch = 5;
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q6_K", "IQ4_NL", "NF4", "FP4"})
+    void vectorDecodeEqualsScalarDecode(GgmlType type) {
+        Random random = new Random(100 + type.ordinal());
+        int n = type.isQuantized() ? 512 : 45;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment row = RandomBlocks.row(type, n, random, arena);
-            float[] x = RandomBlocks.floats(n * batch, random);
-            float[] out = new float[3 * batch];
-            kernel.dotBatch(row, x, n, batch, out, 1, 3);
-            for (int b = 0; b < batch; b++) {
-                assertThat(out[1 + 3 * b]).isEqualTo(kernel.dot(row, x, b * n, n));
-            }
+            float[] expected = new float[n + 3];
+            float[] actual = new float[n + 3];
+            ScalarKernels.of(type).dequantize(row, expected, 3, n);
+            VectorKernels.of(type).dequantize(row, actual, 3, n);
+            assertThat(actual).containsExactly(expected);
         }
     }
 

@@ -142,6 +142,28 @@ class KlDivergenceTest {
     }
 
     @Test
+    void reportAndProgressLinesAreLaidOutAsLlamaCpps() throws IOException {
+        FakeModel baseModel = FakeModel.constant(0f, (float) Math.log(3));
+        Path base = directory.resolve("hand.kld");
+        int[] tokens = {1, 1, 1, 1, 1, 1, 1, 1};
+        KlDivergence.writeBase(baseModel, tokens, new PerplexityOptions(4, -1, false, 0), base, ProgressListener.NONE);
+        List<String> lines = new ArrayList<>();
+        KldResult result = KlDivergence.compare(FakeModel.constant(0f, 0f), base, new KldOptions(-1, false, 0),
+                progress -> lines.add(progress.format()));
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(1)).startsWith("   2       2.0000 ±    0.0000       0.40547 ±    0.00000       0.13081 ±");
+        String report = result.report();
+        assertThat(report).contains("Mean PPL(Q)                   :   2.000000 ±   0.000000\n");
+        assertThat(report).contains("Mean    KLD:   0.130812 ±   0.000000\n");
+        assertThat(report).contains("99.9%   KLD:   0.130812\n");
+        assertThat(report).contains(" 5.0%   KLD:   0.130812\n");
+        assertThat(report).contains("Median  Δp: -25.000%\n");
+        assertThat(report).contains("Same top p:  0.000 ± 0.000 %\n");
+        // The correlation of two series without spread is undefined: null in the JSON map.
+        assertThat(result.toMap()).containsEntry("ln_ppl_correlation", null);
+    }
+
+    @Test
     void aBaseFileOfAnotherVocabularyIsRefused() throws IOException {
         Path base = directory.resolve("base.kld");
         KlDivergence.writeBase(FakeModel.constant(0f, 1f, 2f), new int[] {0, 1, 2, 0, 1, 2, 0, 1},

@@ -103,6 +103,24 @@ class PerplexityTest {
     }
 
     @Test
+    void nanLogitsAreReportedNotAveraged() {
+        FakeModel broken = new FakeModel(4, sequence -> new float[] {0, Float.NaN, 0, 0});
+        assertThatThrownBy(() -> Perplexity.run(broken, new int[8], new PerplexityOptions(4, -1, false, 0),
+                ProgressListener.NONE)).hasMessageContaining("NaN logits");
+    }
+
+    @Test
+    void vocabularySizesThatAreNotAMultipleOfTheVectorLengthWork() {
+        // 7 and 1003 leave scalar tails after the vector loops; the values are checked against exp(log).
+        for (int vocabSize : new int[] {1, 7, 1003}) {
+            FakeModel uniform = new FakeModel(vocabSize, sequence -> new float[vocabSize]);
+            PerplexityResult result = Perplexity.run(uniform, new int[12], new PerplexityOptions(6, -1, false, 0),
+                    ProgressListener.NONE);
+            assertThat(result.perplexity()).isCloseTo(vocabSize, within(1e-9 * vocabSize));
+        }
+    }
+
+    @Test
     void resultMapHoldsTheFigures() {
         PerplexityResult result = Perplexity.run(repeatModel(), new int[] {0, 1, 1, 1, 2, 3, 3, 0},
                 new PerplexityOptions(4, -1, false, 0), ProgressListener.NONE);

@@ -145,13 +145,13 @@ class SamplerTest {
             // The unsorted path keeps the nucleus in no particular order, and equal logits may be
             // swapped: compare the sorted logits the kept ids stand for.
             assertThat(logitsOf(logits, Arrays.copyOf(unsorted.ids, unsorted.size))).as("seed %d", seed)
-                    .containsExactly(expected);
+                    .isEqualTo(expected);
 
             Candidates sorted = new Candidates(vocabSize);
             sorted.setTopK(logits, vocabSize);
             TopP.apply(sorted, p);
             assertThat(logitsOf(logits, Arrays.copyOf(sorted.ids, sorted.size))).as("seed %d", seed)
-                    .containsExactly(expected);
+                    .isEqualTo(expected);
         }
     }
 
@@ -183,6 +183,75 @@ class SamplerTest {
             }
         }
         return ascending;
+    }
+
+    @Test
+    void theChainMatchesANaiveReferenceOverRandomSettings() {
+        Random random = new Random(99);
+        for (int trial = 0; trial < 200; trial++) {
+            int vocabSize = 50 + random.nextInt(2000);
+            float[] logits = randomLogits(vocabSize, trial);
+            int topK = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(vocabSize + 20);
+            float topP = random.nextInt(4) == 0 ? 1f : 0.05f + 0.95f * random.nextFloat();
+            float minP = random.nextInt(4) == 0 ? 0f : 0.2f * random.nextFloat();
+            float temperature = 0.1f + 2 * random.nextFloat();
+            SamplerConfig config = PLAIN.withTopK(topK).withTopP(topP).withMinP(minP).withTemperature(temperature);
+            Sampler sampler = Sampler.create(config, vocabSize);
+            sampler.narrow(logits);
+            Candidates actual = sampler.candidates();
+
+            float[] expected = naiveChain(logits, topK, topP, minP, temperature);
+            float[] actualLogits = Arrays.copyOf(actual.logits, actual.size);
+            Arrays.sort(actualLogits);
+            assertThat(actualLogits).as("trial %d: k=%d p=%f min-p=%f t=%f", trial, topK, topP, minP, temperature)
+                    .containsExactly(expected);
+            for (int i = 0; i < actual.size; i++) {
+                assertThat(actual.logits[i]).isEqualTo(logits[actual.ids[i]] / temperature);
+            }
+        }
+    }
+
+    /**
+     * top-k, top-p, min-p, temperature written the obvious way: sort everything, cut. Returns the
+     * surviving logits after temperature, ascending.
+     */
+    private static float[] naiveChain(float[] logits, int topK, float topP, float minP, float temperature) {
+        float[] descending = logits.clone();
+        Arrays.sort(descending);
+        for (int i = 0, j = descending.length - 1; i < j; i++, j--) {
+            float swap = descending[i];
+            descending[i] = descending[j];
+            descending[j] = swap;
+        }
+        int size = topK > 0 ? Math.min(topK, descending.length) : descending.length;
+        if (topP < 1) {
+            double total = 0;
+            for (int i = 0; i < size; i++) {
+                total += Math.exp(descending[i] - descending[0]);
+            }
+            double cumulative = 0;
+            for (int i = 0; i < size; i++) {
+                cumulative += Math.exp(descending[i] - descending[0]);
+                if (cumulative >= topP * total) {
+                    size = i + 1;
+                    break;
+                }
+            }
+        }
+        if (minP > 0) {
+            float threshold = descending[0] + (float) Math.log(minP);
+            int kept = 0;
+            while (kept < size && descending[kept] >= threshold) {
+                kept++;
+            }
+            size = kept;
+        }
+        float[] result = new float[size];
+        for (int i = 0; i < size; i++) {
+            result[i] = descending[i] / temperature;
+        }
+        Arrays.sort(result);
+        return result;
     }
 
     @Test
@@ -249,6 +318,15 @@ class SamplerTest {
         assertThat(sampler.sample(logits)).isEqualTo(1); // 3 / 2 < 2
         sampler.resetHistory();
         assertThat(sampler.sample(logits)).isEqualTo(0);
+    }
+
+    @Test
+    void aReconfiguredSamplerKeepsTheRecentTokens() {
+        Sampler sampler = Sampler.create(SamplerConfig.greedy(), 4);
+        sampler.acceptAll(new int[] {0, 3});
+        Sampler penalizing = sampler.reconfigured(SamplerConfig.greedy().withRepeatPenalty(2f, 64));
+        assertThat(penalizing.config().repeatPenalty()).isEqualTo(2f);
+        assertThat(penalizing.sample(new float[] {3f, 2f, 0f, 0f})).isEqualTo(1);   // 0 was seen: 3 / 2 < 2
     }
 
     @Test

@@ -103,6 +103,17 @@ class SentencePieceVocabTest {
         assertThat(tokenizer.decode(ids)).isEqualTo(text);
     }
 
+    /** Word-by-word encoding (with its cache) gives what one merge loop over the whole text gives. */
+    @Test
+    void wordByWordEqualsWholeText() {
+        String text = TestFiles.wikiText(100_000) + " ▁x▁▁y  z\u2581 日本語 🦙🦙 ";
+        Tokenizer whole = new SentencePieceTokenizer(tokenizer.vocabulary(), false);
+        assertThat(tokenizer.encode(text, true, false)).containsExactly(whole.encode(text, true, false));
+        Tokenizer llama2c = Tokenizers.fromLlama2c(TestFiles.file("llama2c/tok512.bin"));
+        Tokenizer llama2cWhole = new SentencePieceTokenizer(llama2c.vocabulary(), false);
+        assertThat(llama2c.encode(text, true, false)).containsExactly(llama2cWhole.encode(text, true, false));
+    }
+
     static String quoted(String s) {
         StringBuilder b = new StringBuilder("\"");
         s.codePoints().forEach(cp -> b.append(cp < 0x20 ? String.format("\\x%02x", cp) : Character.toString(cp)));

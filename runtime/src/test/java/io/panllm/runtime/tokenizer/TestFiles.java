@@ -33,8 +33,14 @@ final class TestFiles {
         return Tokenizers.fromGguf(ggufMetadata(relative), relative);
     }
 
-    static Tokenizer llama3() {
-        return Tokenizers.fromHfJson(file("tokenizers/llama3/tokenizer.json"));
+    private static Tokenizer llama3;
+
+    /** The Llama 3 tokenizer, loaded once for all test classes (tokenizer.json takes a second or more). */
+    static synchronized Tokenizer llama3() {
+        if (llama3 == null) {
+            llama3 = Tokenizers.fromHfJson(file("tokenizers/llama3/tokenizer.json"));
+        }
+        return llama3;
     }
 
     /** The start of wiki.test.raw, cut back to a whole line so no character is split. */

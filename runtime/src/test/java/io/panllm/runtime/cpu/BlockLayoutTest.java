@@ -10,8 +10,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
 
-/** Hand-built blocks with known values: the layouts as ggml-common.h and bitsandbytes define them. */
-class ScalarKernelsTest {
+/**
+ * Hand-built blocks with known values (the layouts as ggml-common.h and bitsandbytes define them),
+ * read by the vector kernels (a dot with a one-hot vector picks out one element) and by the codec
+ * path.
+ */
+class BlockLayoutTest {
     private final Arena arena = Arena.ofAuto();
 
     private MemorySegment block(GgmlType type) {
@@ -26,10 +30,20 @@ class ScalarKernelsTest {
         s.set(ValueLayout.JAVA_BYTE, offset, (byte) value);
     }
 
+    /** The block's elements as the vector kernel's dot sees them; checked against the codec's decoding. */
     private static float[] decode(GgmlType type, MemorySegment block) {
-        float[] out = new float[type.blockSize];
-        ScalarKernels.of(type).dequantize(block, out, 0, type.blockSize);
-        return out;
+        float[] viaCodec = new float[type.blockSize];
+        ScalarKernels.of(type).dequantize(block, viaCodec, 0, type.blockSize);
+        RowKernel vector = VectorKernels.of(type);
+        float[] viaDot = new float[type.blockSize];
+        float[] oneHot = new float[type.blockSize];
+        for (int i = 0; i < type.blockSize; i++) {
+            oneHot[i] = 1f;
+            viaDot[i] = vector.dot(block, oneHot, 0, type.blockSize);
+            oneHot[i] = 0f;
+        }
+        assertThat(viaDot).as("%s: vector kernel vs codec", type).containsExactly(viaCodec);
+        return viaDot;
     }
 
     @Test
@@ -130,6 +144,19 @@ class ScalarKernelsTest {
         float[] fp4 = decode(GgmlType.FP4, b);
         assertThat(fp4[0]).isEqualTo(0f);
         assertThat(fp4[1]).isEqualTo(-0.5f); // code 15: -3/12
+    }
+
+    @Test
+    void iq4NlTableIsTheCodecs() {
+        MemorySegment b = block(GgmlType.IQ4_NL);
+        half(b, 0, 1f);
+        for (int j = 0; j < 16; j++) {
+            set(b, 2 + j, j);
+        }
+        float[] viaCodec = GgmlType.IQ4_NL.codec().dequantize(b, 32);
+        for (int code = 0; code < 16; code++) {
+            assertThat(viaCodec[code]).isEqualTo(VectorKernels.IQ4_NL_VALUES[code]);
+        }
     }
 
     @Test

@@ -1,0 +1,57 @@
+package io.panllm.cli;
+
+import io.panllm.cli.chat.ChatRepl;
+import io.panllm.cli.chat.ConversationEngine;
+import io.panllm.runtime.LoadedModel;
+import io.panllm.runtime.chat.ChatTemplate;
+import io.panllm.runtime.chat.Conversation;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code panllm chat}: the interactive REPL. */
+@Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Chat with a model in a REPL: line editing, history (~/.panllm_history), multi-line input",
+                "(end a line with \\), replies streamed as they are generated; Ctrl-C stops a reply, Ctrl-D quits.",
+                "The conversation stays in the KV cache between turns. /help lists the slash commands.",
+                "When stdin is not a terminal, reads one message per line and prints only the replies."})
+final class ChatCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = {"-sys", "--system"}, paramLabel = "TEXT", description = "system prompt")
+    String system;
+
+    @Option(names = "--chat-template", paramLabel = "NAME", description = "llama3, llama2 or chatml (default: from the model)")
+    String templateName;
+
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0", description = "context size (default: the model's, at most 4096)")
+    int contextSize;
+
+    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "-1", description = "most tokens per reply (default: until end of turn)")
+    int maxTokens;
+
+    @Mixin
+    SamplingOptions sampling;
+
+    @Override
+    public Integer call() throws Exception {
+        try (LoadedModel loaded = modelOptions.open()) {
+            ChatTemplate template = templateName != null ? ChatTemplate.forName(templateName)
+                    : ChatTemplate.forVocabulary(loaded.tokenizer().vocabulary());
+            int context = contextSize > 0 ? contextSize : Math.min(4096, loaded.model().trainedContextLength());
+            try (Conversation conversation = new Conversation(loaded.model(), loaded.tokenizer(), template, context,
+                    sampling.config(), system)) {
+                conversation.setMaxTokens(maxTokens);
+                boolean interactive = System.console() != null;
+                ChatRepl repl = new ChatRepl(new ConversationEngine(conversation));
+                if (!interactive) { // on a terminal JLine delivers Ctrl-C to the REPL itself
+                    Interrupts.install(repl::cancelCurrent);
+                }
+                return repl.run(interactive);
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package io.panllm.kernels;
+
+import io.panllm.kernels.reference.GemvReference;
+import io.panllm.kernels.reference.LayerReference;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+
+/**
+ * Correctness checks of every kernel against its CPU reference: fresh random inputs, the output
+ * poisoned with NaN before the launch (an unwritten element fails), and the relative error
+ * ||gpu - ref|| / ||ref||. Used by the JUnit device tests and by {@link DeviceCheck}.
+ */
+public final class KernelChecks implements AutoCloseable {
+    /** Tolerance for kernels that compute in fp32 (inputs exact in both, only rounding differs). */
+    public static final double FP32_TOLERANCE = 1e-4;
+
+    /** @param name what was checked  @param shape its size  @param relativeError NaN if outputs were NaN */
+    public record Result(String name, String shape, double relativeError, double tolerance) {
+        public boolean passed() {
+            return relativeError < tolerance; // false for NaN
+        }
+    }
+
+    private static final int NAN_BITS = Float.floatToRawIntBits(Float.NaN);
+
+    private final CudaContext context;
+    private final Random random;
+    private final CudaStream stream;
+    private final GemvKernels gemv;
+    private final LayerKernels layer;
+
+    public KernelChecks(CudaContext context, Random random) {
+        this.context = context;
+        this.random = random;
+        this.stream = context.createStream();
+        this.gemv = new GemvKernels(context);
+        this.layer = new LayerKernels(context);
+    }
+
+    public GemvKernels gemvKernels() {
+        return gemv;
+    }
+
+    public LayerKernels layerKernels() {
+        return layer;
+    }
+
+    /** y = W x for random W in {@code format} and random x, with the given kernel variant. */
+    public Result gemv(WeightFormat format, GemvKernels.Variant variant, int rows, int cols) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
+            float[] x = RandomWeights.gaussian(random, cols, 1.0);
+            float[] expected = GemvReference.multiply(format, hostWeights, x, rows, cols);
+            try (DeviceBuffer weights = context.allocate(hostWeights.byteSize());
+                 DeviceBuffer xBuffer = upload(x);
+                 DeviceBuffer y = poisoned(rows)) {
+                weights.copyFrom(hostWeights, stream);
+                gemv.gemv(stream, format, variant, weights, xBuffer, y, rows, cols);
+                return compare("gemv " + format + " " + variant, rows + "x" + cols, download(y, rows), expected);
+            }
+        }
+    }
+
+    public Result rmsNorm(int rows, int n) {
+        float[] x = RandomWeights.gaussian(random, rows * n, 2.0);
+        float[] weight = RandomWeights.gaussian(random, n, 1.0);
+        float eps = 1e-5f;
+        try (DeviceBuffer xBuffer = upload(x); DeviceBuffer weightBuffer = upload(weight);
+             DeviceBuffer out = poisoned(rows * n)) {
+            layer.rmsNorm(stream, out, xBuffer, weightBuffer, rows, n, eps);
+            return compare("rmsnorm", rows + "x" + n, download(out, rows * n),
+                    LayerReference.rmsNorm(x, weight, rows, n, eps));
+        }
+    }
+
+    public Result swiglu(int n) {
+        float[] gate = RandomWeights.gaussian(random, n, 3.0);
+        float[] up = RandomWeights.gaussian(random, n, 1.0);
+        try (DeviceBuffer gateBuffer = upload(gate); DeviceBuffer upBuffer = upload(up); DeviceBuffer out = poisoned(n)) {
+            layer.swiglu(stream, out, gateBuffer, upBuffer, n);
+            return compare("swiglu", String.valueOf(n), download(out, n), LayerReference.swiglu(gate, up));
+        }
+    }
+
+    public Result add(int n) {
+        float[] x = RandomWeights.gaussian(random, n, 1.0);
+        float[] addend = RandomWeights.gaussian(random, n, 1.0);
+        try (DeviceBuffer xBuffer = upload(x); DeviceBuffer addendBuffer = upload(addend)) {
+            layer.add(stream, xBuffer, addendBuffer, n);
+            return compare("add", String.valueOf(n), download(xBuffer, n), LayerReference.add(x, addend));
+        }
+    }
+
+    public Result rope(int heads, int headDim, int position) {
+        float[] x = RandomWeights.gaussian(random, heads * headDim, 1.0);
+        float[] invFreq = LayerReference.inverseFrequencies(headDim, 500000.0);
+        try (DeviceBuffer xBuffer = upload(x); DeviceBuffer freqBuffer = upload(invFreq);
+             DeviceBuffer positionBuffer = uploadInt(position)) {
+            layer.rope(stream, xBuffer, freqBuffer, positionBuffer, heads, headDim);
+            return compare("rope", heads + "x" + headDim + " @" + position, download(xBuffer, heads * headDim),
+                    LayerReference.rope(x, invFreq, position, heads, headDim));
+        }
+    }
+
+    /**
+     * Captures gemv + residual add into a graph, replays it three times with a different x each
+     * time (written into the same device buffer before the replay), and checks the last result.
+     */
+    public Result graphReplay(WeightFormat format, int rows, int cols) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
+            float[] residual = RandomWeights.gaussian(random, rows, 1.0);
+            try (DeviceBuffer weights = context.allocate(hostWeights.byteSize());
+                 DeviceBuffer x = context.allocate(4L * cols);
+                 DeviceBuffer y = context.allocate(4L * rows);
+                 DeviceBuffer residualBuffer = upload(residual)) {
+                weights.copyFrom(hostWeights, stream);
+                try (CudaGraph graph = stream.capture(() -> {
+                    y.fillWords(NAN_BITS, stream);
+                    gemv.gemv(stream, format, weights, x, y, rows, cols);
+                    layer.add(stream, y, residualBuffer, rows);
+                })) {
+                    float[] xs = null;
+                    for (int replay = 0; replay < 3; replay++) {
+                        xs = RandomWeights.gaussian(random, cols, 1.0);
+                        copyIn(xs, x);
+                        graph.launch(stream);
+                        stream.synchronize();
+                    }
+                    float[] expected = LayerReference.add(GemvReference.multiply(format, hostWeights, xs, rows, cols), residual);
+                    return compare("graph(gemv " + format + " + add) x3, " + graph.nodeCount() + " nodes",
+                            rows + "x" + cols, download(y, rows), expected);
+                }
+            }
+        }
+    }
+
+    /** out[tokens][outF] = a[tokens][inF] . w[outF][inF]^T through cuBLAS, inputs rounded to F16 or BF16. */
+    public Result cublasLinear(Cublas.DataType type, int tokens, int outFeatures, int inFeatures) {
+        float[] a = roundTo(type, RandomWeights.gaussian(random, tokens * inFeatures, 1.0));
+        float[] w = roundTo(type, RandomWeights.gaussian(random, outFeatures * inFeatures, 0.05));
+        float[] expected = new float[tokens * outFeatures];
+        for (int t = 0; t < tokens; t++) {
+            for (int o = 0; o < outFeatures; o++) {
+                double sum = 0;
+                for (int i = 0; i < inFeatures; i++) {
+                    sum += (double) a[t * inFeatures + i] * w[o * inFeatures + i];
+                }
+                expected[t * outFeatures + o] = (float) sum;
+            }
+        }
+        try (Cublas cublas = Cublas.create(stream);
+             DeviceBuffer aBuffer = uploadHalf(type, a); DeviceBuffer wBuffer = uploadHalf(type, w);
+             DeviceBuffer out = poisoned(tokens * outFeatures)) {
+            cublas.linear(aBuffer, wBuffer, out, type, tokens, outFeatures, inFeatures);
+            return compare("cublas linear " + type, tokens + "x" + inFeatures + " . (" + outFeatures + "x" + inFeatures + ")^T",
+                    download(out, tokens * outFeatures), expected);
+        }
+    }
+
+    private Result compare(String name, String shape, float[] actual, float[] expected) {
+        return new Result(name, shape, relativeError(actual, expected), FP32_TOLERANCE);
+    }
+
+    /** ||actual - expected|| / ||expected||, NaN if any element of actual is not finite. */
+    public static double relativeError(float[] actual, float[] expected) {
+        double difference = 0;
+        double norm = 0;
+        for (int i = 0; i < expected.length; i++) {
+            if (!Float.isFinite(actual[i])) {
+                return Double.NaN;
+            }
+            double delta = (double) actual[i] - expected[i];
+            difference += delta * delta;
+            norm += (double) expected[i] * expected[i];
+        }
+        return Math.sqrt(difference) / Math.sqrt(norm);
+    }
+
+    private static float[] roundTo(Cublas.DataType type, float[] values) {
+        for (int i = 0; i < values.length; i++) {
+            values[i] = type == Cublas.DataType.BF16
+                    ? Float.intBitsToFloat(bf16Bits(values[i]) << 16)
+                    : Float.float16ToFloat(Float.floatToFloat16(values[i]));
+        }
+        return values;
+    }
+
+    /** Round-to-nearest-even float to bfloat16 (no NaN inputs here). */
+    private static int bf16Bits(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        return (bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16;
+    }
+
+    DeviceBuffer upload(float[] values) {
+        DeviceBuffer buffer = context.allocate(4L * values.length);
+        copyIn(values, buffer);
+        return buffer;
+    }
+
+    private void copyIn(float[] values, DeviceBuffer buffer) {
+        try (Arena arena = Arena.ofConfined()) {
+            buffer.copyFrom(arena.allocateFrom(ValueLayout.JAVA_FLOAT, values), stream);
+        }
+    }
+
+    private DeviceBuffer uploadInt(int value) {
+        DeviceBuffer buffer = context.allocate(4);
+        try (Arena arena = Arena.ofConfined()) {
+            buffer.copyFrom(arena.allocateFrom(ValueLayout.JAVA_INT, value), stream);
+        }
+        return buffer;
+    }
+
+    private DeviceBuffer uploadHalf(Cublas.DataType type, float[] values) {
+        DeviceBuffer buffer = context.allocate(2L * values.length);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(ValueLayout.JAVA_SHORT, values.length);
+            for (int i = 0; i < values.length; i++) {
+                host.setAtIndex(ValueLayout.JAVA_SHORT, i, type == Cublas.DataType.BF16
+                        ? (short) bf16Bits(values[i]) : Float.floatToFloat16(values[i]));
+            }
+            buffer.copyFrom(host, stream);
+        }
+        return buffer;
+    }
+
+    /** A float buffer of n elements filled with NaN (enqueued on the check stream). */
+    private DeviceBuffer poisoned(int n) {
+        DeviceBuffer buffer = context.allocate(4L * n);
+        buffer.fillWords(NAN_BITS, stream);
+        return buffer;
+    }
+
+    /** Copies n floats back after the work on the check stream. */
+    private float[] download(DeviceBuffer buffer, int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(ValueLayout.JAVA_FLOAT, n);
+            buffer.copyTo(host, stream);
+            return host.toArray(ValueLayout.JAVA_FLOAT);
+        }
+    }
+
+    public CudaStream stream() {
+        return stream;
+    }
+
+    @Override
+    public void close() {
+        layer.close();
+        gemv.close();
+        stream.close();
+    }
+}
