@@ -3,17 +3,14 @@ package io.panllm.safetensors;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.panllm.io.MappedFile;
 import io.panllm.tensor.LittleEndian;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -98,20 +95,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Maps and validates a file. */
     public static SafetensorsFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            return new SafetensorsFile(path, arena, mapping);
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new SafetensorsException(path + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new SafetensorsException(path + ": cannot read: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(path, (arena, mapping) -> new SafetensorsFile(path, arena, mapping), SafetensorsException::new);
     }
 
     private record Entry(SafetensorsDtype dtype, long[] shape, long begin, long end) {
