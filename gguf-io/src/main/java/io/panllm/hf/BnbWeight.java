@@ -207,24 +207,30 @@ public final class BnbWeight {
 
     /** Decodes rows {@code [first, first + count)} into {@code dst[0, count * columns)}. */
     public void readRows(long first, int count, float[] dst) {
+        readRows(first, count, dst, 0);
+    }
+
+    /** Decodes rows {@code [first, first + count)} into {@code dst[dstOffset, dstOffset + count * columns)}. */
+    public void readRows(long first, int count, float[] dst, int dstOffset) {
         java.util.Objects.checkFromIndexSize(first, count, rows);
         int length = Math.toIntExact(count * columns);
+        java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
         switch (kind) {
-            case PLAIN -> weight.readFloats(first * columns, length, dst, 0);
+            case PLAIN -> weight.readFloats(first * columns, length, dst, dstOffset);
             case INT8 -> {
                 float[] scales = new float[count];
                 scb.readFloats(first, count, scales, 0);
                 for (int r = 0; r < count; r++) {
                     MemorySegment row = weight.data().asSlice((first + r) * columns, columns);
-                    Int8RowWise.dequantizeRow(row, scales[r], dst, Math.toIntExact(r * columns));
+                    Int8RowWise.dequantizeRow(row, scales[r], dst, dstOffset + Math.toIntExact(r * columns));
                 }
             }
-            case NF4, FP4 -> readFourBit(first * columns, length, dst);
+            case NF4, FP4 -> readFourBit(first * columns, length, dst, dstOffset);
         }
     }
 
     /** Decodes elements [start, start + length) of the flat tensor: whole blocks around them, then the part asked for. */
-    private void readFourBit(long start, int length, float[] dst) {
+    private void readFourBit(long start, int length, float[] dst, int dstOffset) {
         int blocksize = state.blocksize();
         long n = rows * columns;
         long firstBlock = start / blocksize;
@@ -235,7 +241,7 @@ public final class BnbWeight {
         MemorySegment codes = weight.data().asSlice(decodeStart / 2, Bnb4bit.packedBytes(decodeCount));
         float[] decoded = new float[decodeCount];
         Bnb4bit.dequantize(state.quantType(), codes, scales, blocksize, decoded, 0, decodeCount);
-        System.arraycopy(decoded, Math.toIntExact(start - decodeStart), dst, 0, length);
+        System.arraycopy(decoded, Math.toIntExact(start - decodeStart), dst, dstOffset, length);
     }
 
     /** The absmax of blocks [first, first + count), undoing the double quantization when there is one. */

@@ -1,0 +1,224 @@
+package io.panllm.runtime.convert;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.panllm.gguf.GgufFile;
+import io.panllm.gguf.GgufTensorInfo;
+import io.panllm.hf.BnbWeight;
+import io.panllm.runtime.Session;
+import io.panllm.runtime.cpu.CpuBackend;
+import io.panllm.runtime.model.LlamaModel;
+import io.panllm.safetensors.SafetensorsCheckpoint;
+import io.panllm.safetensors.SafetensorsWriter;
+import io.panllm.tensor.Bnb4bit;
+import io.panllm.tensor.GgmlType;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HfSourceTest {
+    @TempDir
+    Path dir;
+
+    private static final int[] TOKENS = {128000, 9906, 1917, 0, 127999, 42, 3923, 13};
+
+    private static Path convert(Path checkpoint, TargetType target, Path output) throws Exception {
+        try (HfSource source = new HfSource(checkpoint)) {
+            boolean hasOutput = source.tensors().stream().anyMatch(t -> t.name().equals("output.weight"));
+            QuantPolicy policy = new QuantPolicy(target, TinyHfCheckpoint.LAYERS,
+                    TinyHfCheckpoint.HEADS / TinyHfCheckpoint.KV_HEADS, hasOutput, null, null);
+            Converter.convert(source, policy, output, null);
+        }
+        return output;
+    }
+
+    private static List<float[]> runtimeLogits(Path gguf) {
+        List<float[]> logits = new ArrayList<>();
+        try (CpuBackend backend = new CpuBackend(2);
+             LlamaModel model = LlamaModel.open(gguf, backend);
+             Session session = model.newSession(32)) {
+            session.forward(TOKENS, (index, values) -> logits.add(values.clone()));
+        }
+        return logits;
+    }
+
+    /** max |a - b| over max |b|, over every position. */
+    private static double relativeMaxError(List<float[]> actual, List<double[]> expected) {
+        double maxDiff = 0;
+        double maxRef = 0;
+        for (int p = 0; p < expected.size(); p++) {
+            for (int i = 0; i < expected.get(p).length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(actual.get(p)[i] - expected.get(p)[i]));
+                maxRef = Math.max(maxRef, Math.abs(expected.get(p)[i]));
+            }
+        }
+        return maxDiff / maxRef;
+    }
+
+    /** ||a - b|| / ||b|| over every position. */
+    private static double relativeL2Error(List<float[]> actual, List<double[]> expected) {
+        double diff = 0;
+        double norm = 0;
+        for (int p = 0; p < expected.size(); p++) {
+            for (int i = 0; i < expected.get(p).length; i++) {
+                double d = actual.get(p)[i] - expected.get(p)[i];
+                diff += d * d;
+                norm += expected.get(p)[i] * expected.get(p)[i];
+            }
+        }
+        return Math.sqrt(diff / norm);
+    }
+
+    private static int argmax(double[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Test
+    void bf16CheckpointConvertsToAGgufWhoseLogitsMatchHfForwardPass() throws Exception {
+        TinyHfCheckpoint hf = new TinyHfCheckpoint(7, false);
+        Path checkpoint = hf.write(dir.resolve("tiny-llama"), null);
+        Path gguf = convert(checkpoint, TargetType.F32, dir.resolve("tiny-f32.gguf"));
+
+        try (GgufFile f = GgufFile.open(gguf)) {
+            var m = f.metadata();
+            assertThat(m.getString("general.architecture")).isEqualTo("llama");
+            assertThat(m.getString("general.name")).isEqualTo("tiny-llama");
+            assertThat(m.getLong("llama.context_length")).isEqualTo(131072);
+            assertThat(m.getLong("llama.embedding_length")).isEqualTo(32);
+            assertThat(m.getLong("llama.block_count")).isEqualTo(2);
+            assertThat(m.getLong("llama.feed_forward_length")).isEqualTo(64);
+            assertThat(m.getLong("llama.rope.dimension_count")).isEqualTo(8);
+            assertThat(m.getLong("llama.attention.head_count")).isEqualTo(4);
+            assertThat(m.getLong("llama.attention.head_count_kv")).isEqualTo(2);
+            assertThat(m.getLong("llama.vocab_size")).isEqualTo(128256);
+            assertThat(m.get("llama.rope.freq_base").value()).isEqualTo(500000f);
+            assertThat(m.get("llama.attention.layer_norm_rms_epsilon").value()).isEqualTo(1e-5f);
+            assertThat(m.getString("tokenizer.ggml.model")).isEqualTo("gpt2");
+            assertThat(m.getString("tokenizer.chat_template")).contains("start_header_id");
+            assertThat(m.getLong("tokenizer.ggml.bos_token_id")).isEqualTo(128000);
+            assertThat(f.tensors().stream().map(GgufTensorInfo::name).collect(Collectors.toList()))
+                    .contains("token_embd.weight", "rope_freqs.weight", "blk.1.attn_q.weight", "blk.1.ffn_down.weight",
+                            "output_norm.weight", "output.weight")
+                    .hasSize(1 + 1 + 2 * 9 + 2);
+            assertThat(f.tensor("blk.0.attn_k.weight").shape()).containsExactly(32, 16);
+            assertThat(f.tensor("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.F32);
+        }
+
+        List<double[]> expected = new HfReferenceForward(hf.weights::get).logits(TOKENS);
+        List<float[]> actual = runtimeLogits(gguf);
+        double error = relativeMaxError(actual, expected);
+        System.out.printf("bf16 checkpoint -> f32 GGUF: max logit error %.3g of the largest logit%n", error);
+        assertThat(error).isLessThan(1e-4);
+        for (int p = 0; p < TOKENS.length; p++) {
+            assertThat(argmax(actual.get(p))).isEqualTo(argmax(expected.get(p)));
+        }
+    }
+
+    @Test
+    void bf16TargetCopiesUnpermutedMatricesByteForByte() throws Exception {
+        Path checkpoint = new TinyHfCheckpoint(8, true).write(dir.resolve("ckpt"), null);
+        Path gguf = convert(checkpoint, TargetType.BF16, dir.resolve("bf16.gguf"));
+        try (GgufFile f = GgufFile.open(gguf); SafetensorsCheckpoint st = SafetensorsCheckpoint.open(checkpoint)) {
+            assertThat(f.tensors().stream().map(GgufTensorInfo::name)).doesNotContain("output.weight");
+            assertThat(f.tensor("blk.0.ffn_up.weight").type()).isEqualTo(GgmlType.BF16);
+            byte[] inGguf = f.tensorData(f.tensor("blk.0.ffn_up.weight")).toArray(ValueLayout.JAVA_BYTE);
+            byte[] inHf = st.tensor("model.layers.0.mlp.up_proj.weight").data().toArray(ValueLayout.JAVA_BYTE);
+            assertThat(inGguf).isEqualTo(inHf);
+            byte[] q = f.tensorData(f.tensor("blk.0.attn_q.weight")).toArray(ValueLayout.JAVA_BYTE);
+            byte[] hfQ = st.tensor("model.layers.0.self_attn.q_proj.weight").data().toArray(ValueLayout.JAVA_BYTE);
+            assertThat(q).isNotEqualTo(hfQ); // permuted
+        }
+    }
+
+    @Test
+    void nf4CheckpointWrittenByBnbWriterConvertsAndRunsCloseToBf16() throws Exception {
+        TinyHfCheckpoint hf = new TinyHfCheckpoint(9, true);
+        Path checkpoint = hf.write(dir.resolve("tiny-nf4"), Bnb4bit.QuantType.NF4);
+        Path gguf = convert(checkpoint, TargetType.F32, dir.resolve("nf4-f32.gguf"));
+        List<float[]> actual = runtimeLogits(gguf);
+
+        // The same forward pass over the weights as bitsandbytes would dequantize them.
+        Map<String, float[]> dequantized = new HashMap<>(hf.weights);
+        try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(checkpoint)) {
+            assertThat(st.contains("model.layers.0.self_attn.q_proj.weight.quant_state.bitsandbytes__nf4")).isTrue();
+            for (String name : hf.weights.keySet()) {
+                if (TinyHfCheckpoint.isQuantizable(name)) {
+                    BnbWeight w = BnbWeight.open(st, name.substring(0, name.length() - ".weight".length()));
+                    assertThat(w.kind()).isEqualTo(BnbWeight.Kind.NF4);
+                    float[] values = new float[(int) (w.rows() * w.columns())];
+                    w.readRows(0, (int) w.rows(), values);
+                    dequantized.put(name, values);
+                }
+            }
+        }
+        double exact = relativeMaxError(actual, new HfReferenceForward(dequantized::get).logits(TOKENS));
+        double versusBf16 = relativeL2Error(actual, new HfReferenceForward(hf.weights::get).logits(TOKENS));
+        System.out.printf("nf4 checkpoint -> f32 GGUF: max logit error %.3g vs its own dequantized weights;"
+                + " relative L2 error %.3g vs the bf16 weights%n", exact, versusBf16);
+        assertThat(exact).isLessThan(1e-4);
+        assertThat(versusBf16).isLessThan(0.2).isGreaterThan(1e-3); // close, but really quantized
+    }
+
+    @Test
+    void permutationMatchesLlamaCppReshapeSwapaxes() {
+        // LlamaModel.permute for one head of 8 rows: reshape(1, 2, 4, cols).swapaxes(1, 2) gives rows 0 4 1 5 2 6 3 7.
+        long[] hfRows = new long[16];
+        for (int r = 0; r < 16; r++) {
+            hfRows[r] = HfSource.hfRowOf(r, 8);
+        }
+        assertThat(hfRows).containsExactly(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15);
+    }
+
+    @Test
+    void checkpointsThatAreNotPlainLlamaAreRefusedWithTheReason() throws Exception {
+        Path checkpoint = new TinyHfCheckpoint(10, true).write(dir.resolve("c"), null);
+        Files.delete(checkpoint.resolve("tokenizer.json"));
+        assertThatThrownBy(() -> new HfSource(checkpoint)).isInstanceOf(ConvertException.class)
+                .hasMessageContaining("no tokenizer.json");
+
+        Path extra = new TinyHfCheckpoint(11, true).write(dir.resolve("extra"), null);
+        try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(extra)) {
+            SafetensorsWriter w = new SafetensorsWriter();
+            st.tensors().values().forEach(t -> w.add(t.name(), t.dtype(), t.shape(), t.data()));
+            w.addFloats("model.layers.0.self_attn.q_proj.bias", new long[] {32}, new float[32]);
+            w.addFloats("vision_tower.patch.weight", new long[] {2}, new float[2]);
+            w.write(extra.resolve("model2.safetensors"));
+        }
+        Files.move(extra.resolve("model2.safetensors"), extra.resolve("model.safetensors"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertThatThrownBy(() -> new HfSource(extra)).isInstanceOf(ConvertException.class)
+                .hasMessageContaining("vision_tower.patch.weight");
+
+        Path config = dir.resolve("mistral");
+        Files.createDirectories(config);
+        Files.writeString(config.resolve("config.json"), """
+                {"architectures": ["Qwen2ForCausalLM"], "hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 1,
+                 "num_attention_heads": 2, "vocab_size": 10}""");
+        assertThatThrownBy(() -> new HfSource(config)).isInstanceOf(ConvertException.class)
+                .hasMessageContaining("Qwen2ForCausalLM");
+    }
+}
