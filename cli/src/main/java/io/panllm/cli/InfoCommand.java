@@ -3,9 +3,9 @@ package io.panllm.cli;
 import io.panllm.gguf.GgufFile;
 import io.panllm.gguf.GgufMetadata;
 import io.panllm.gguf.GgufTensorInfo;
-import io.panllm.hf.BnbWeight;
 import io.panllm.hf.HfConfig;
 import io.panllm.llama2c.Llama2cCheckpoint;
+import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsCheckpoint;
 import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsFile;
@@ -94,9 +94,12 @@ final class InfoCommand implements Callable<Integer> {
         HfConfig config = kind == ModelFiles.Kind.HF_DIRECTORY && Files.isRegularFile(file.resolve(HfConfig.FILE_NAME))
                 ? HfConfig.read(file) : null;
         try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(file)) {
-            long size = c.files().stream().mapToLong(SafetensorsFile::fileSize).sum();
-            out.printf("%s: safetensors, %d file%s, %d tensors, %s%n", file, c.files().size(), c.files().size() == 1 ? "" : "s",
-                    c.tensors().size(), Table.bytes(size));
+            long size = 0;
+            for (SafetensorsFile shard : c.shards()) {
+                size += sizeOf(shard.path());
+            }
+            out.printf("%s: safetensors, %d file%s, %d tensors, %s%n", file, c.shards().size(), c.shards().size() == 1 ? "" : "s",
+                    c.names().size(), Table.bytes(size));
             if (config != null) {
                 printHfConfig(out, config);
             }
@@ -113,14 +116,16 @@ final class InfoCommand implements Callable<Integer> {
             Table t = new Table("tensor", "dtype", "shape", "bytes", "bitsandbytes");
             Map<SafetensorsDtype, long[]> perType = new EnumMap<>(SafetensorsDtype.class);
             long logicalParameters = 0;
-            for (SafetensorsTensor tensor : c.tensors().values()) {
+            for (String name : c.names()) {
+                SafetensorsTensor tensor = c.require(name);
                 String quantized = "";
-                if (tensor.name().endsWith(".weight")) {
-                    String module = tensor.name().substring(0, tensor.name().length() - ".weight".length());
-                    if (BnbWeight.kindOf(c, module) != BnbWeight.Kind.PLAIN) {
-                        BnbWeight w = BnbWeight.open(c, module);
-                        quantized = w.kind().name().toLowerCase(Locale.ROOT) + " " + Table.shape(w.shape());
-                        logicalParameters += w.rows() * w.columns() - tensor.elementCount();
+                if (name.endsWith(".weight")) {
+                    String module = name.substring(0, name.length() - ".weight".length());
+                    if (BnbTensors.kind(c, module) != BnbTensors.Kind.PLAIN) {
+                        BnbTensors.Weight w = BnbTensors.weight(c, module);
+                        long[] shape = w.shape();
+                        quantized = w.kind().name().toLowerCase(Locale.ROOT) + " " + Table.shape(shape);
+                        logicalParameters += w.rows() * w.rowLength() - tensor.elementCount();
                     }
                 }
                 t.row(tensor.name(), tensor.dtype().name(), Table.shape(tensor.shape()), Table.bytes(tensor.data().byteSize()),
@@ -133,6 +138,14 @@ final class InfoCommand implements Callable<Integer> {
             t.print(out);
             out.printf("%n%,d parameters (bitsandbytes weights counted at their logical shape)%n", logicalParameters);
             perType.forEach((type, acc) -> out.printf("  %-8s %,14d elements  %s%n", type, acc[0], Table.bytes(acc[1])));
+        }
+    }
+
+    private static long sizeOf(Path path) {
+        try {
+            return Files.size(path);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -157,8 +170,8 @@ final class InfoCommand implements Callable<Integer> {
         t.row("tie_word_embeddings", String.valueOf(c.tieWordEmbeddings()));
         t.row("bos / eos token ids", c.bosTokenIds() + " / " + c.eosTokenIds());
         t.row("torch_dtype", String.valueOf(c.torchDtype()));
-        if (c.quantization() != null) {
-            HfConfig.QuantizationConfig q = c.quantization();
+        if (c.quantizationConfig() != null) {
+            HfConfig.QuantizationConfig q = c.quantizationConfig();
             t.row("quantization", q.quantMethod() + (q.loadIn4bit() ? " 4-bit " + q.bnb4bitQuantType()
                     + (q.bnb4bitUseDoubleQuant() ? " double-quantized" : "") + ", compute " + q.bnb4bitComputeDtype() : "")
                     + (q.loadIn8bit() ? " LLM.int8" : ""));

@@ -1,26 +1,28 @@
 package io.panllm.hf;
 
-import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The parts of a Hugging Face {@code config.json} a Llama-family conversion needs, with
- * transformers' LlamaConfig defaults where a key is absent.
+ * The parts of a Hugging Face {@code config.json} a Llama-family model needs, with transformers'
+ * LlamaConfig defaults where a key may be absent (num_key_value_heads = num_attention_heads,
+ * head_dim = hidden_size / num_attention_heads, rms_norm_eps 1e-6, rope_theta 10000,
+ * max_position_embeddings 2048, tie_word_embeddings false, hidden_act silu).
  *
- * @param numKeyValueHeads  defaults to numAttentionHeads
- * @param headDim           defaults to hiddenSize / numAttentionHeads
- * @param explicitHeadDim   whether config.json gave head_dim (convert_hf_to_gguf.py then writes key_length)
- * @param ropeScaling       null when absent
- * @param bosTokenIds       empty when absent; a list when the config gives one
- * @param torchDtype        "bfloat16", "float16", "float32" ... or null
- * @param quantization      the bitsandbytes quantization_config, or null
+ * @param bosTokenIds bos_token_id as a list (config files hold an int, a list or null)
+ * @param eosTokenIds eos_token_id as a list (Llama 3 instruct lists three)
+ * @param torchDtype torch_dtype (or the newer key dtype), e.g. "bfloat16"; null if absent
+ * @param ropeScaling null when rope_scaling is absent or null
+ * @param quantizationConfig null when the checkpoint is not quantized
  */
 public record HfConfig(
         List<String> architectures,
@@ -31,7 +33,6 @@ public record HfConfig(
         int numAttentionHeads,
         int numKeyValueHeads,
         int headDim,
-        boolean explicitHeadDim,
         double rmsNormEps,
         double ropeTheta,
         RopeScaling ropeScaling,
@@ -41,201 +42,259 @@ public record HfConfig(
         List<Integer> bosTokenIds,
         List<Integer> eosTokenIds,
         String torchDtype,
-        QuantizationConfig quantization) {
-
-    public static final String FILE_NAME = "config.json";
-    private static final long MAX_BYTES = 16L << 20;
+        String hiddenAct,
+        QuantizationConfig quantizationConfig) {
 
     /**
-     * rope_scaling. For "llama3": factor, low/high_freq_factor and original_max_position_embeddings
-     * (defaults 8.0, 1.0, 4.0, 8192 as convert_hf_to_gguf.py assumes them).
-     *
-     * @param type rope_type (or the older "type"): "llama3", "linear", ...
+     * rope_scaling. For Llama 3 ({@code rope_type} "llama3"): factor, low_freq_factor,
+     * high_freq_factor and original_max_position_embeddings; other types keep type and factor (the
+     * rest NaN / 0).
      */
     public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
-            int originalMaxPositionEmbeddings) {
+                              int originalMaxPositionEmbeddings) {
         public boolean isLlama3() {
-            return "llama3".equalsIgnoreCase(type);
+            return "llama3".equals(type);
         }
     }
 
     /**
-     * quantization_config of a bitsandbytes checkpoint.
-     *
-     * @param quantMethod "bitsandbytes" (other methods are recorded but not interpreted)
-     * @param bnb4bitQuantType "nf4" or "fp4" (transformers' default "fp4")
-     * @param bnb4bitComputeDtype "bfloat16", "float16", "float32"
+     * quantization_config. For bitsandbytes ({@code quant_method} "bitsandbytes"): 4-bit or 8-bit,
+     * the 4-bit type ("nf4" or "fp4"), double quantization and the compute dtype;
+     * {@code skipModules} is llm_int8_skip_modules (modules left unquantized), empty if absent.
      */
     public record QuantizationConfig(String quantMethod, boolean loadIn4bit, boolean loadIn8bit, String bnb4bitQuantType,
-            boolean bnb4bitUseDoubleQuant, String bnb4bitComputeDtype) {
+                                     boolean bnb4bitUseDoubleQuant, String bnb4bitComputeDtype, List<String> skipModules) {
+        public boolean isBitsAndBytes() {
+            return "bitsandbytes".equals(quantMethod);
+        }
     }
 
-    /** Reads {@code config.json} from a checkpoint directory or the file itself. */
-    public static HfConfig read(Path fileOrDirectory) {
-        Path file = Files.isDirectory(fileOrDirectory) ? fileOrDirectory.resolve(FILE_NAME) : fileOrDirectory;
+    public static final String FILE_NAME = "config.json";
+    private static final long MAX_BYTES = 10_000_000L;
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+            .build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    public HfConfig {
+        architectures = List.copyOf(architectures);
+        bosTokenIds = List.copyOf(bosTokenIds);
+        eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    /** Reads {@code config.json}, or the config.json inside a directory. */
+    public static HfConfig read(Path path) {
+        Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        try {
+            long size = Files.size(file);
+            if (size > MAX_BYTES) {
+                throw new HfConfigException(file + ": " + size + " bytes is too large for a config.json");
+            }
+            return parse(Files.readString(file), file.toString());
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new HfConfigException(file + ": no such file");
+        } catch (IOException e) {
+            throw new HfConfigException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Parses config.json text; {@code where} names its origin in messages. */
+    public static HfConfig parse(String json, String where) {
         JsonNode root;
         try {
-            if (Files.size(file) > MAX_BYTES) {
-                throw new HfCheckpointException(file + ": " + Files.size(file) + " bytes is too large for a config.json");
-            }
-            root = new ObjectMapper().readTree(file.toFile());
-        } catch (NoSuchFileException e) {
-            throw new HfCheckpointException(file + ": no such file");
-        } catch (JacksonException e) {
-            throw new HfCheckpointException(file + ": not valid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw new HfCheckpointException(file + ": cannot read: " + e.getMessage(), e);
+            root = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new HfConfigException(where + ": malformed JSON: " + e.getOriginalMessage());
         }
-        return parse(root, file.toString());
-    }
-
-    /** Interprets a parsed config.json; {@code source} names it in messages. */
-    public static HfConfig parse(JsonNode root, String source) {
         if (root == null || !root.isObject()) {
-            throw new HfCheckpointException(source + ": not a JSON object");
+            throw new HfConfigException(where + ": not a JSON object");
         }
-        Fields f = new Fields(root, source);
-        int hidden = f.requiredInt("hidden_size");
-        int heads = f.requiredInt("num_attention_heads");
-        if (hidden % heads != 0 && !root.hasNonNull("head_dim")) {
-            throw new HfCheckpointException(source + ": hidden_size " + hidden + " is not a multiple of num_attention_heads "
-                    + heads + " and no head_dim is given");
-        }
-        int kvHeads = f.optionalInt("num_key_value_heads", heads);
+        Reader r = new Reader(root, where);
+        int hiddenSize = r.positiveInt("hidden_size");
+        int heads = r.positiveInt("num_attention_heads");
+        int kvHeads = r.has("num_key_value_heads") ? r.positiveInt("num_key_value_heads") : heads;
         if (heads % kvHeads != 0) {
-            throw new HfCheckpointException(source + ": num_attention_heads " + heads
+            throw new HfConfigException(where + ": num_attention_heads " + heads
                     + " is not a multiple of num_key_value_heads " + kvHeads);
         }
-        int headDim = f.optionalInt("head_dim", hidden / heads);
-        List<String> architectures = new ArrayList<>();
-        JsonNode arch = root.get("architectures");
-        if (arch != null && arch.isArray()) {
-            arch.forEach(a -> architectures.add(a.asText()));
+        int headDim;
+        if (r.has("head_dim")) {
+            headDim = r.positiveInt("head_dim");
+        } else if (hiddenSize % heads == 0) {
+            headDim = hiddenSize / heads;
+        } else {
+            throw new HfConfigException(where + ": hidden_size " + hiddenSize + " is not a multiple of num_attention_heads "
+                    + heads + " and head_dim is not given");
         }
+        String torchDtype = r.has("torch_dtype") ? r.string("torch_dtype", null) : r.string("dtype", null);
         return new HfConfig(
-                List.copyOf(architectures),
-                f.optionalString("model_type"),
-                hidden,
-                f.requiredInt("intermediate_size"),
-                f.requiredInt("num_hidden_layers"),
+                r.strings("architectures"),
+                r.string("model_type", null),
+                hiddenSize,
+                r.positiveInt("intermediate_size"),
+                r.positiveInt("num_hidden_layers"),
                 heads,
                 kvHeads,
                 headDim,
-                root.hasNonNull("head_dim"),
-                f.optionalDouble("rms_norm_eps", 1e-6),
-                f.optionalDouble("rope_theta", 10000.0),
-                ropeScaling(root.get("rope_scaling"), source),
-                f.optionalInt("max_position_embeddings", 2048),
-                f.requiredInt("vocab_size"),
-                f.optionalBoolean("tie_word_embeddings", false),
-                f.ids("bos_token_id"),
-                f.ids("eos_token_id"),
-                f.optionalString("torch_dtype") != null ? f.optionalString("torch_dtype") : f.optionalString("dtype"),
-                quantization(root.get("quantization_config"), source));
+                r.positiveDouble("rms_norm_eps", 1e-6),
+                r.positiveDouble("rope_theta", 10000.0),
+                ropeScaling(r.object("rope_scaling"), where + ": rope_scaling"),
+                r.has("max_position_embeddings") ? r.positiveInt("max_position_embeddings") : 2048,
+                r.positiveInt("vocab_size"),
+                r.bool("tie_word_embeddings", false),
+                r.ints("bos_token_id"),
+                r.ints("eos_token_id"),
+                torchDtype,
+                r.string("hidden_act", "silu"),
+                quantization(r.object("quantization_config"), where + ": quantization_config"));
     }
 
-    private static RopeScaling ropeScaling(JsonNode node, String source) {
-        if (node == null || node.isNull()) {
+    private static RopeScaling ropeScaling(JsonNode node, String where) {
+        if (node == null) {
             return null;
         }
-        if (!node.isObject()) {
-            throw new HfCheckpointException(source + ": rope_scaling is not an object");
+        Reader r = new Reader(node, where);
+        String type = r.has("rope_type") ? r.string("rope_type", null) : r.string("type", null);
+        if (type == null) {
+            throw new HfConfigException(where + ": neither rope_type nor type is given");
         }
-        Fields f = new Fields(node, source + " rope_scaling");
-        String type = f.optionalString("rope_type");
-        return new RopeScaling(type != null ? type : f.optionalString("type"),
-                f.optionalDouble("factor", 8.0),
-                f.optionalDouble("low_freq_factor", 1.0),
-                f.optionalDouble("high_freq_factor", 4.0),
-                f.optionalInt("original_max_position_embeddings", 8192));
+        if (type.equals("llama3")) {
+            return new RopeScaling(type, r.positiveDouble("factor", Double.NaN), r.positiveDouble("low_freq_factor", Double.NaN),
+                    r.positiveDouble("high_freq_factor", Double.NaN), r.positiveInt("original_max_position_embeddings"));
+        }
+        return new RopeScaling(type, r.positiveDouble("factor", Double.NaN), Double.NaN, Double.NaN,
+                r.has("original_max_position_embeddings") ? r.positiveInt("original_max_position_embeddings") : 0);
     }
 
-    private static QuantizationConfig quantization(JsonNode node, String source) {
-        if (node == null || node.isNull()) {
+    private static QuantizationConfig quantization(JsonNode node, String where) {
+        if (node == null) {
             return null;
         }
-        if (!node.isObject()) {
-            throw new HfCheckpointException(source + ": quantization_config is not an object");
+        Reader r = new Reader(node, where);
+        boolean in4 = r.bool("load_in_4bit", false);
+        boolean in8 = r.bool("load_in_8bit", false);
+        String method = r.string("quant_method", in4 || in8 ? "bitsandbytes" : null);
+        String quantType = r.string("bnb_4bit_quant_type", "fp4"); // bitsandbytes' own default
+        if (in4 && !quantType.equals("nf4") && !quantType.equals("fp4")) {
+            throw new HfConfigException(where + ": bnb_4bit_quant_type '" + quantType + "' is neither nf4 nor fp4");
         }
-        Fields f = new Fields(node, source + " quantization_config");
-        String quantType = f.optionalString("bnb_4bit_quant_type");
-        return new QuantizationConfig(f.optionalString("quant_method"),
-                f.optionalBoolean("load_in_4bit", false),
-                f.optionalBoolean("load_in_8bit", false),
-                quantType != null ? quantType : "fp4",
-                f.optionalBoolean("bnb_4bit_use_double_quant", false),
-                f.optionalString("bnb_4bit_compute_dtype"));
+        if (in4 && in8) {
+            throw new HfConfigException(where + ": load_in_4bit and load_in_8bit are both true");
+        }
+        return new QuantizationConfig(method, in4, in8, quantType, r.bool("bnb_4bit_use_double_quant", false),
+                r.string("bnb_4bit_compute_dtype", "float32"), r.strings("llm_int8_skip_modules"));
     }
 
-    /** Typed access to one JSON object's fields, with messages naming the file and key. */
-    private record Fields(JsonNode node, String source) {
-        int requiredInt(String key) {
+    /** Typed access to one JSON object; a present key of the wrong type is an error naming it. */
+    private record Reader(JsonNode node, String where) {
+        boolean has(String key) {
             JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                throw new HfCheckpointException(source + ": missing " + key);
+            return v != null && !v.isNull();
+        }
+
+        private HfConfigException wrong(String key, String expected) {
+            return new HfConfigException(where + ": '" + key + "' must be " + expected + ", got " + node.get(key));
+        }
+
+        int positiveInt(String key) {
+            if (!has(key)) {
+                throw new HfConfigException(where + ": missing '" + key + "'");
             }
-            return toInt(key, v);
-        }
-
-        int optionalInt(String key, int fallback) {
             JsonNode v = node.get(key);
-            return v == null || v.isNull() ? fallback : toInt(key, v);
-        }
-
-        private int toInt(String key, JsonNode v) {
             if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() <= 0) {
-                throw new HfCheckpointException(source + ": " + key + " = " + v + " is not a positive integer");
+                throw wrong(key, "a positive 32-bit integer");
             }
             return v.intValue();
         }
 
-        double optionalDouble(String key, double fallback) {
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return fallback;
+        double positiveDouble(String key, double absent) {
+            if (!has(key)) {
+                return absent;
             }
-            if (!v.isNumber()) {
-                throw new HfCheckpointException(source + ": " + key + " = " + v + " is not a number");
+            JsonNode v = node.get(key);
+            if (!v.isNumber() || !(v.doubleValue() > 0) || Double.isInfinite(v.doubleValue())) {
+                throw wrong(key, "a positive number");
             }
             return v.doubleValue();
         }
 
-        boolean optionalBoolean(String key, boolean fallback) {
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return fallback;
+        boolean bool(String key, boolean absent) {
+            if (!has(key)) {
+                return absent;
             }
-            if (!v.isBoolean()) {
-                throw new HfCheckpointException(source + ": " + key + " = " + v + " is not true or false");
+            if (!node.get(key).isBoolean()) {
+                throw wrong(key, "true or false");
             }
-            return v.booleanValue();
+            return node.get(key).booleanValue();
         }
 
-        String optionalString(String key) {
-            JsonNode v = node.get(key);
-            return v == null || v.isNull() ? null : v.asText();
+        String string(String key, String absent) {
+            if (!has(key)) {
+                return absent;
+            }
+            if (!node.get(key).isTextual()) {
+                throw wrong(key, "a string");
+            }
+            return node.get(key).textValue();
         }
 
-        /** A token id given as an integer or a list of integers. */
-        List<Integer> ids(String key) {
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return List.of();
+        JsonNode object(String key) {
+            if (!has(key)) {
+                return null;
             }
-            List<Integer> out = new ArrayList<>();
-            for (JsonNode id : v.isArray() ? v : List.of(v)) {
-                if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0) {
-                    throw new HfCheckpointException(source + ": " + key + " = " + v + " is not a token id or list of them");
+            if (!node.get(key).isObject()) {
+                throw wrong(key, "an object");
+            }
+            return node.get(key);
+        }
+
+        List<String> strings(String key) {
+            List<String> out = new ArrayList<>();
+            if (!has(key)) {
+                return out;
+            }
+            JsonNode v = node.get(key);
+            if (!v.isArray()) {
+                throw wrong(key, "a list of strings");
+            }
+            for (JsonNode e : v) {
+                if (!e.isTextual()) {
+                    throw wrong(key, "a list of strings");
                 }
-                out.add(id.intValue());
+                out.add(e.textValue());
             }
-            return List.copyOf(out);
+            return out;
+        }
+
+        /** An int, a list of ints, or absent/null (an empty list). */
+        List<Integer> ints(String key) {
+            List<Integer> out = new ArrayList<>();
+            if (!has(key)) {
+                return out;
+            }
+            JsonNode v = node.get(key);
+            for (JsonNode e : v.isArray() ? v : List.of(v)) {
+                if (!e.isIntegralNumber() || !e.canConvertToInt() || e.intValue() < 0) {
+                    throw wrong(key, "a token id or a list of token ids");
+                }
+                out.add(e.intValue());
+            }
+            return out;
         }
     }
 
-    /** True when the config says the weights are bitsandbytes 4-bit or 8-bit. */
-    public boolean isBitsAndBytes() {
-        return quantization != null && "bitsandbytes".equals(quantization.quantMethod())
-                && (quantization.loadIn4bit() || quantization.loadIn8bit());
+    /** The first bos token id, or -1 when none is configured. */
+    public int bosTokenId() {
+        return bosTokenIds.isEmpty() ? -1 : bosTokenIds.getFirst();
+    }
+
+    /** Whether the checkpoint's Linear weights are bitsandbytes 4-bit. */
+    public boolean isBnb4bit() {
+        return quantizationConfig != null && quantizationConfig.isBitsAndBytes() && quantizationConfig.loadIn4bit();
+    }
+
+    /** Whether the checkpoint's Linear weights are bitsandbytes LLM.int8. */
+    public boolean isBnb8bit() {
+        return quantizationConfig != null && quantizationConfig.isBitsAndBytes() && quantizationConfig.loadIn8bit();
     }
 }

@@ -1,21 +1,35 @@
 package io.panllm.safetensors;
 
-/** The element types of the safetensors format, under the names its header uses. */
+/**
+ * The element types of the safetensors format, under the names its header uses. All are stored
+ * little-endian. F8_E4M3 and F8_E5M2 are recognised (sizes and offsets check out) but not
+ * converted to float here.
+ */
 public enum SafetensorsDtype {
-    F64(8), F32(4), F16(2), BF16(2), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1),
-    /** float8 e4m3fn; recognised, not decoded. */
+    F64(8),
+    F32(4),
+    F16(2),
+    BF16(2),
+    I64(8),
+    I32(4),
+    I16(2),
+    I8(1),
+    U64(8),
+    U32(4),
+    U16(2),
+    U8(1),
+    BOOL(1),
     F8_E4M3(1),
-    /** float8 e5m2; recognised, not decoded. */
     F8_E5M2(1);
 
     /** Bytes per element. */
-    public final int size;
+    public final int byteSize;
 
-    SafetensorsDtype(int size) {
-        this.size = size;
+    SafetensorsDtype(int byteSize) {
+        this.byteSize = byteSize;
     }
 
-    /** The dtype named {@code name} in a header, or null when the format has no such type. */
+    /** The dtype with this header name (exact, as safetensors spells it), or null. */
     public static SafetensorsDtype fromName(String name) {
         for (SafetensorsDtype d : values()) {
             if (d.name().equals(name)) {
@@ -23,10 +37,5 @@ public enum SafetensorsDtype {
             }
         }
         return null;
-    }
-
-    /** True when {@link SafetensorsTensor#readFloats} can decode it. */
-    public boolean isDecodable() {
-        return this != F8_E4M3 && this != F8_E5M2;
     }
 }

@@ -1,37 +1,41 @@
 package io.panllm.safetensors;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.panllm.tensor.LittleEndian;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * Writes a safetensors file, one tensor at a time: tensors are declared with their dtype and shape
- * (which fix the header), and each one's bytes are produced only when it is written. The header is
- * padded with spaces to a multiple of 8 bytes, as the reference implementation does, so the data
- * area is aligned. Output goes to a temporary file renamed over the target at the end.
+ * Writes a safetensors file one tensor at a time: tensors are declared first (name, dtype, shape
+ * and a {@link TensorSource}), then {@link #write} lays out the header and asks each source for its
+ * bytes in turn, so at most one tensor is in memory at once.
+ *
+ * <p>Layout as the reference (Rust) writer makes it: {@code __metadata__} first in the header, the
+ * header padded with spaces so the data area starts at a multiple of 8, tensors packed without gaps
+ * in the data area, wider dtypes first (so every tensor is aligned to its element size), the header
+ * listing them in the order they were added. The file appears at its target by an atomic rename of
+ * a temporary file in the same directory; on any failure the temporary file is deleted and the
+ * target is left as it was.
  */
 public final class SafetensorsWriter {
 
-    /** Produces one tensor's bytes, allocating in the given arena (closed after the tensor is written). */
+    /** Produces one tensor's bytes (little-endian), allocating in the given arena, closed after the write. */
     @FunctionalInterface
     public interface TensorSource {
         MemorySegment produce(Arena arena) throws IOException;
@@ -41,96 +45,99 @@ public final class SafetensorsWriter {
     }
 
     private final Map<String, String> metadata = new LinkedHashMap<>();
-    private final List<Pending> tensors = new ArrayList<>();
-    private final Set<String> names = new HashSet<>();
+    private final Map<String, Pending> tensors = new LinkedHashMap<>();
 
+    /** Adds (or replaces) a {@code __metadata__} entry. */
     public SafetensorsWriter putMetadata(String key, String value) {
         metadata.put(key, value);
         return this;
     }
 
-    /** Declares a tensor; {@code source} must produce exactly elementCount(shape) * dtype.size bytes. */
-    public SafetensorsWriter add(String name, SafetensorsDtype dtype, long[] shape, TensorSource source) {
-        if (name.equals(SafetensorsFile.METADATA_KEY) || !names.add(name)) {
-            throw new IllegalArgumentException("tensor name '" + name + "' is reserved or already added");
-        }
-        long bytes = Math.multiplyExact(SafetensorsFile.elementCount(shape), dtype.size);
-        tensors.add(new Pending(name, dtype, shape.clone(), bytes, source));
+    public SafetensorsWriter putMetadata(Map<String, String> entries) {
+        metadata.putAll(entries);
         return this;
     }
 
-    /** Declares a tensor whose bytes are already in memory. */
-    public SafetensorsWriter add(String name, SafetensorsDtype dtype, long[] shape, MemorySegment data) {
-        return add(name, dtype, shape, arena -> data);
+    /**
+     * Declares a tensor. {@code shape} is in PyTorch order (outermost first).
+     *
+     * @throws SafetensorsException for a duplicate or reserved name, a negative dimension or a size
+     *     that overflows
+     */
+    public SafetensorsWriter add(String name, SafetensorsDtype dtype, long[] shape, TensorSource source) {
+        if (name.equals(SafetensorsHeader.METADATA_KEY)) {
+            throw new SafetensorsException("'" + name + "' is reserved for the metadata and cannot name a tensor");
+        }
+        if (tensors.containsKey(name)) {
+            throw new SafetensorsException("duplicate tensor name '" + name + "'");
+        }
+        long byteSize;
+        try {
+            for (long d : shape) {
+                if (d < 0) {
+                    throw new ArithmeticException("negative dimension");
+                }
+            }
+            byteSize = Math.multiplyExact(SafetensorsTensor.elementCount(shape), (long) dtype.byteSize);
+        } catch (ArithmeticException e) {
+            throw new SafetensorsException("tensor '" + name + "': invalid shape " + Arrays.toString(shape) + " ("
+                    + e.getMessage() + ")");
+        }
+        tensors.put(name, new Pending(name, dtype, shape.clone(), byteSize, source));
+        return this;
     }
 
-    /** Declares a float32 tensor from an array (copied when written). */
-    public SafetensorsWriter addFloats(String name, long[] shape, float[] values) {
-        return add(name, SafetensorsDtype.F32, shape, arena -> {
+    /** Declares a copy of a tensor of an open file (which must stay open until {@link #write}). */
+    public SafetensorsWriter add(SafetensorsTensor tensor) {
+        return add(tensor.name(), tensor.dtype(), tensor.shape(), arena -> tensor.data());
+    }
+
+    /** A source for float32 values held on the heap (small tensors, tests). */
+    public static TensorSource floats(float[] values) {
+        return arena -> {
             MemorySegment s = arena.allocate(4L * values.length);
             MemorySegment.copy(values, 0, s, LittleEndian.FLOAT, 0, values.length);
             return s;
-        });
+        };
     }
 
-    /** Declares a uint8 tensor from an array. */
-    public SafetensorsWriter addBytes(String name, SafetensorsDtype dtype, long[] shape, byte[] values) {
-        return add(name, dtype, shape, MemorySegment.ofArray(values));
+    /** A source for raw bytes held on the heap. */
+    public static TensorSource bytes(byte[] values) {
+        return arena -> MemorySegment.ofArray(values);
     }
 
-    /** The header JSON, without padding. */
-    byte[] header() {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
-        if (!metadata.isEmpty()) {
-            ObjectNode meta = root.putObject(SafetensorsFile.METADATA_KEY);
-            metadata.forEach(meta::put);
-        }
-        long offset = 0;
-        for (Pending t : tensors) {
-            ObjectNode entry = root.putObject(t.name);
-            entry.put("dtype", t.dtype.name());
-            ArrayNode shape = entry.putArray("shape");
-            Arrays.stream(t.shape).forEach(shape::add);
-            entry.putArray("data_offsets").add(offset).add(offset + t.byteSize);
-            offset += t.byteSize;
-        }
-        try {
-            return json.writeValueAsBytes(root);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Writes everything to {@code target} through a temporary file in the same directory. */
+    /** Writes the file (through a temporary file in the target's directory, renamed atomically). */
     public void write(Path target) throws IOException {
-        byte[] header = header();
-        int padded = (header.length + 7) / 8 * 8;
-        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-        head.putLong(padded).put(header);
-        while (head.hasRemaining()) {
-            head.put((byte) ' ');
+        List<Pending> dataOrder = new ArrayList<>(tensors.values());
+        dataOrder.sort(Comparator.comparingInt((Pending p) -> p.dtype.byteSize).reversed()); // stable
+        Map<String, long[]> offsets = new LinkedHashMap<>();
+        long offset = 0;
+        for (Pending p : dataOrder) {
+            offsets.put(p.name, new long[] {offset, offset + p.byteSize});
+            offset += p.byteSize;
         }
-        head.flip();
+        byte[] header = header(offsets);
+
         Path parent = target.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(parent, "." + target.getFileName() + ".", ".partial");
-        boolean done = false;
+        boolean written = false;
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeFully(out, head);
-            for (Pending t : tensors) {
+            writeFully(out, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
+            writeFully(out, ByteBuffer.wrap(header));
+            for (Pending p : dataOrder) {
                 try (Arena arena = Arena.ofShared()) {
-                    MemorySegment data = t.source.produce(arena);
-                    if (data.byteSize() != t.byteSize) {
-                        throw new SafetensorsException(target + ": tensor '" + t.name + "' source produced " + data.byteSize()
-                                + " bytes, expected " + t.byteSize + " for " + t.dtype + " " + Arrays.toString(t.shape));
+                    MemorySegment data = p.source.produce(arena);
+                    if (data.byteSize() != p.byteSize) {
+                        throw new SafetensorsException("tensor '" + p.name + "': source produced " + data.byteSize()
+                                + " bytes, expected " + p.byteSize + " for " + p.dtype + Arrays.toString(p.shape));
                     }
-                    writeSegment(out, data);
+                    writeFully(out, data.asByteBuffer());
                 }
             }
             out.force(false);
-            done = true;
+            written = true;
         } finally {
-            if (!done) {
+            if (!written) {
                 Files.deleteIfExists(tmp);
             }
         }
@@ -142,12 +149,38 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** In pieces: a ByteBuffer cannot view more than 2 GiB. */
-    private static void writeSegment(FileChannel out, MemorySegment data) throws IOException {
-        long chunk = 1L << 30;
-        for (long at = 0; at < data.byteSize(); at += chunk) {
-            writeFully(out, data.asSlice(at, Math.min(chunk, data.byteSize() - at)).asByteBuffer());
+    /** The JSON header in declaration order, space-padded so that 8 + its length is a multiple of 8. */
+    private byte[] header(Map<String, long[]> offsets) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (JsonGenerator json = SafetensorsHeader.JSON.createGenerator(bytes)) {
+            json.writeStartObject();
+            if (!metadata.isEmpty()) {
+                json.writeObjectFieldStart(SafetensorsHeader.METADATA_KEY);
+                for (Map.Entry<String, String> e : metadata.entrySet()) {
+                    json.writeStringField(e.getKey(), e.getValue());
+                }
+                json.writeEndObject();
+            }
+            for (Pending p : tensors.values()) {
+                json.writeObjectFieldStart(p.name);
+                json.writeStringField("dtype", p.dtype.name());
+                json.writeArrayFieldStart("shape");
+                for (long d : p.shape) {
+                    json.writeNumber(d);
+                }
+                json.writeEndArray();
+                long[] range = offsets.get(p.name);
+                json.writeArrayFieldStart("data_offsets");
+                json.writeNumber(range[0]);
+                json.writeNumber(range[1]);
+                json.writeEndArray();
+                json.writeEndObject();
+            }
+            json.writeEndObject();
         }
+        int padding = (8 - bytes.size() % 8) % 8;
+        bytes.write(" ".repeat(padding).getBytes(StandardCharsets.US_ASCII));
+        return bytes.toByteArray();
     }
 
     private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {

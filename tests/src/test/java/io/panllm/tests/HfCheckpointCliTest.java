@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.panllm.gguf.GgufFile;
-import io.panllm.hf.BnbWriter;
+import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsWriter;
 import io.panllm.tensor.Bnb4bit;
@@ -36,23 +36,27 @@ class HfCheckpointCliTest {
                 .put("num_attention_heads", 2).put("num_key_value_heads", 1).put("rms_norm_eps", 1e-5)
                 .put("rope_theta", 500000.0).put("max_position_embeddings", 2048).put("vocab_size", VOCAB)
                 .put("tie_word_embeddings", true).put("torch_dtype", "float32");
-        config.set("quantization_config", BnbWriter.quantizationConfig4bit(Bnb4bit.QuantType.NF4, true, "float32"));
+        ObjectNode q = config.putObject("quantization_config");
+        q.put("quant_method", "bitsandbytes").put("load_in_4bit", true).put("load_in_8bit", false)
+                .put("bnb_4bit_quant_type", "nf4").put("bnb_4bit_use_double_quant", true).put("bnb_4bit_compute_dtype", "float32");
         json.writeValue(ckpt.resolve("config.json").toFile(), config);
 
         SplittableRandom random = new SplittableRandom(5);
         SafetensorsWriter out = new SafetensorsWriter().putMetadata("format", "pt");
-        out.addFloats("model.embed_tokens.weight", new long[] {VOCAB, DIM}, values(random, VOCAB * DIM));
+        out.add("model.embed_tokens.weight", SafetensorsDtype.F32, new long[] {VOCAB, DIM},
+                SafetensorsWriter.floats(values(random, VOCAB * DIM)));
         String p = "model.layers.0.";
-        out.addFloats(p + "input_layernorm.weight", new long[] {DIM}, ones(DIM));
+        out.add(p + "input_layernorm.weight", SafetensorsDtype.F32, new long[] {DIM}, SafetensorsWriter.floats(ones(DIM)));
         linear(out, p + "self_attn.q_proj", DIM, DIM, random);
         linear(out, p + "self_attn.k_proj", DIM / 2, DIM, random);
         linear(out, p + "self_attn.v_proj", DIM / 2, DIM, random);
         linear(out, p + "self_attn.o_proj", DIM, DIM, random);
-        out.addFloats(p + "post_attention_layernorm.weight", new long[] {DIM}, ones(DIM));
+        out.add(p + "post_attention_layernorm.weight", SafetensorsDtype.F32, new long[] {DIM},
+                SafetensorsWriter.floats(ones(DIM)));
         linear(out, p + "mlp.gate_proj", FFN, DIM, random);
         linear(out, p + "mlp.up_proj", FFN, DIM, random);
         linear(out, p + "mlp.down_proj", DIM, FFN, random);
-        out.addFloats("model.norm.weight", new long[] {DIM}, ones(DIM));
+        out.add("model.norm.weight", SafetensorsDtype.F32, new long[] {DIM}, SafetensorsWriter.floats(ones(DIM)));
         out.write(ckpt.resolve("model.safetensors"));
         Path tokenizers = Cli.data("tokenizers/llama3");
         Files.copy(tokenizers.resolve("tokenizer.json"), ckpt.resolve("tokenizer.json"));
@@ -60,10 +64,11 @@ class HfCheckpointCliTest {
         return ckpt;
     }
 
-    private static void linear(SafetensorsWriter out, String module, int rows, int columns, SplittableRandom random) {
+    private static void linear(SafetensorsWriter out, String module, int rows, int columns, SplittableRandom random)
+            throws java.io.IOException {
         float[] w = values(random, rows * columns);
-        BnbWriter.add4bit(out, module, Bnb4bit.QuantType.NF4, true, "float32", rows, columns,
-                (first, count, dst) -> System.arraycopy(w, (int) first * columns, dst, 0, count * columns));
+        BnbTensors.add4bit(out, module, Bnb4bit.QuantType.NF4, new long[] {rows, columns}, Bnb4bit.DEFAULT_BLOCK_SIZE, true,
+                "float32", () -> w);
     }
 
     private static float[] values(SplittableRandom random, int n) {
@@ -110,8 +115,8 @@ class HfCheckpointCliTest {
     void infoReadsASafetensorsFile() throws Exception {
         Path file = dir.resolve("x.safetensors");
         new SafetensorsWriter().putMetadata("note", "hello")
-                .addFloats("a.weight", new long[] {2, 3}, new float[6])
-                .addBytes("b", SafetensorsDtype.BF16, new long[] {2}, new byte[4])
+                .add("a.weight", SafetensorsDtype.F32, new long[] {2, 3}, SafetensorsWriter.floats(new float[6]))
+                .add("b", SafetensorsDtype.BF16, new long[] {2}, SafetensorsWriter.bytes(new byte[4]))
                 .write(file);
         Cli.Result r = Cli.run("info", file.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();

@@ -1,10 +1,11 @@
 package io.panllm.runtime.convert;
 
 import io.panllm.gguf.GgufValue;
-import io.panllm.hf.BnbWeight;
-import io.panllm.hf.HfCheckpointException;
 import io.panllm.hf.HfConfig;
+import io.panllm.hf.HfConfigException;
+import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsCheckpoint;
+import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsException;
 import io.panllm.safetensors.SafetensorsTensor;
 import io.panllm.runtime.tokenizer.GgufTokenizerMetadata;
@@ -41,9 +42,11 @@ import java.util.Set;
  * row i * d/2 + j (i in {0, 1}). The permutation happens while rows are read, one row at a time.
  * Llama 3 rope scaling adds {@code rope_freqs.weight}.
  *
- * <p>Weights may be F32, F16, BF16, or bitsandbytes NF4 / FP4 / LLM.int8 ({@link BnbWeight}); they
+ * <p>Weights may be F32, F16, BF16, or bitsandbytes NF4 / FP4 / LLM.int8 ({@link BnbTensors}); they
  * are decoded to float32 rows and the converter quantizes them to the requested type. Unquantized
  * matrices that need no permutation are offered raw, so a BF16 checkpoint converts to BF16 by copying.
+ * A 4-bit weight holds its decoded absmax values while open (4 bytes per 64 weights), so only the
+ * weight being converted is kept open ({@link OpenWeight}).
  */
 public final class HfSource implements ModelSource {
     private final Path directory;
@@ -53,14 +56,15 @@ public final class HfSource implements ModelSource {
     private final Map<String, GgufValue> metadata = new LinkedHashMap<>();
     private final List<SourceTensor> tensors = new ArrayList<>();
     private final Set<String> modules = new HashSet<>();
-    private BnbWeight.Kind storage = BnbWeight.Kind.PLAIN;
+    private final OpenWeight openWeight = new OpenWeight();
+    private BnbTensors.Kind storage = BnbTensors.Kind.PLAIN;
 
     /** @param location a checkpoint directory, or one .safetensors file inside it */
     public HfSource(Path location) {
         directory = Files.isDirectory(location) ? location : location.toAbsolutePath().getParent();
         try {
             config = HfConfig.read(directory);
-        } catch (HfCheckpointException e) {
+        } catch (HfConfigException e) {
             throw new ConvertException(e.getMessage(), e);
         }
         checkArchitecture();
@@ -78,7 +82,7 @@ public final class HfSource implements ModelSource {
             putMetadata();
             addTensors();
             checkNothingLeftOver();
-        } catch (HfCheckpointException | SafetensorsException e) {
+        } catch (SafetensorsException e) {
             checkpoint.close();
             throw new ConvertException(e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -117,10 +121,9 @@ public final class HfSource implements ModelSource {
         metadata.put(arch + ".attention.head_count_kv", GgufValue.ofUInt32(c.numKeyValueHeads()));
         metadata.put(arch + ".rope.freq_base", GgufValue.ofFloat32((float) c.ropeTheta()));
         metadata.put(arch + ".attention.layer_norm_rms_epsilon", GgufValue.ofFloat32((float) c.rmsNormEps()));
-        if (c.explicitHeadDim()) {
-            metadata.put(arch + ".attention.key_length", GgufValue.ofUInt32(c.headDim()));
-            metadata.put(arch + ".attention.value_length", GgufValue.ofUInt32(c.headDim()));
-        }
+        // convert_hf_to_gguf.py writes these when config.json has head_dim, as every Llama 3 config does.
+        metadata.put(arch + ".attention.key_length", GgufValue.ofUInt32(c.headDim()));
+        metadata.put(arch + ".attention.value_length", GgufValue.ofUInt32(c.headDim()));
         metadata.put(arch + ".vocab_size", GgufValue.ofUInt32(c.vocabSize()));
         metadata.put(arch + ".rope.dimension_count", GgufValue.ofUInt32(c.headDim()));
         if (c.ropeScaling() != null && "linear".equalsIgnoreCase(c.ropeScaling().type())) {
@@ -154,7 +157,7 @@ public final class HfSource implements ModelSource {
             matrix(hf + "mlp.down_proj", gguf + "ffn_down.weight", 0);
         }
         vector("model.norm", "output_norm.weight");
-        if (checkpoint.contains("lm_head.weight")) {
+        if (checkpoint.has("lm_head.weight")) {
             if (c.tieWordEmbeddings()) {
                 modules.add("lm_head"); // a tied copy: llama.cpp uses token_embd
             } else {
@@ -168,18 +171,23 @@ public final class HfSource implements ModelSource {
      */
     private void matrix(String module, String ggufName, int heads) {
         modules.add(module);
-        BnbWeight w = BnbWeight.open(checkpoint, module);
-        if (w.kind() != BnbWeight.Kind.PLAIN) {
-            storage = w.kind();
+        BnbTensors.Weight opened = BnbTensors.weight(checkpoint, module); // checks every tensor of its layout now
+        if (opened.shape().length != 2) {
+            throw new ConvertException(module + ".weight: shape " + java.util.Arrays.toString(opened.shape()) + " is not a matrix");
         }
-        long rows = w.rows();
-        long columns = w.columns();
+        BnbTensors.Kind kind = opened.kind();
+        if (kind != BnbTensors.Kind.PLAIN) {
+            storage = kind;
+        }
+        long rows = opened.rows();
+        int columns = Math.toIntExact(opened.rowLength());
         long[] shape = {columns, rows};
-        GgmlType stored = storedType(w);
+        GgmlType stored = storedType(opened);
         if (heads <= 0) {
             // Unpermuted plain matrices have GGUF's byte layout already: offer them for copying.
-            MemorySegment raw = w.kind() == BnbWeight.Kind.PLAIN && stored != null ? checkpoint.tensor(module + ".weight").data() : null;
-            tensors.add(new SourceTensor(ggufName, shape, stored, raw, (first, count, dst) -> w.readRows(first, count, dst)));
+            MemorySegment raw = kind == BnbTensors.Kind.PLAIN && stored != null ? checkpoint.require(module + ".weight").data() : null;
+            tensors.add(new SourceTensor(ggufName, shape, stored, raw,
+                    (first, count, dst) -> openWeight.get(module).readRows(first, count, dst)));
             return;
         }
         if (rows % heads != 0 || (rows / heads) % 2 != 0) {
@@ -187,10 +195,30 @@ public final class HfSource implements ModelSource {
         }
         int headDim = Math.toIntExact(rows / heads);
         tensors.add(new SourceTensor(ggufName, shape, stored, null, (first, count, dst) -> {
+            BnbTensors.Weight w = openWeight.get(module);
+            float[] row = new float[columns];
             for (int r = 0; r < count; r++) {
-                w.readRows(hfRowOf(first + r, headDim), 1, dst, Math.toIntExact(r * columns));
+                w.readRows(hfRowOf(first + r, headDim), 1, row);
+                System.arraycopy(row, 0, dst, r * columns, columns);
             }
         }));
+    }
+
+    /**
+     * The one weight open for reading. The converter writes one tensor at a time (its row chunks in
+     * parallel), so one slot is enough and no more than one weight's decoded absmax is held.
+     */
+    private final class OpenWeight {
+        private String module;
+        private BnbTensors.Weight weight;
+
+        synchronized BnbTensors.Weight get(String wanted) {
+            if (!wanted.equals(module)) {
+                weight = BnbTensors.weight(checkpoint, wanted);
+                module = wanted;
+            }
+            return weight;
+        }
     }
 
     /**
@@ -208,25 +236,21 @@ public final class HfSource implements ModelSource {
     private void vector(String module, String ggufName) {
         modules.add(module);
         String name = module + ".weight";
-        if (!checkpoint.contains(name)) {
-            throw new ConvertException(checkpoint.location() + ": checkpoint has no tensor '" + name + "'");
-        }
-        SafetensorsTensor t = checkpoint.tensor(name);
-        if (t.rank() != 1 || !t.dtype().isDecodable()) {
-            throw new ConvertException(name + ": expected a float vector, found " + t);
+        SafetensorsTensor t = checkpoint.require(name);
+        if (t.shape().length != 1 || !isFloat(t.dtype())) {
+            throw new ConvertException(checkpoint.path() + ": " + name + " should be a float vector, is " + t);
         }
         int n = Math.toIntExact(t.elementCount());
         tensors.add(new SourceTensor(ggufName, new long[] {n}, GgmlType.F32, null,
-                (first, count, dst) -> t.readFloats(0, n, dst, 0)));
+                (first, count, dst) -> t.readFloats(0, dst, 0, n)));
     }
 
     /** The GGUF type naming how the checkpoint stores a weight (null where GGUF has none, e.g. F64). */
-    private GgmlType storedType(BnbWeight w) {
-        return switch (w.kind()) {
-            case NF4 -> GgmlType.NF4;
-            case FP4 -> GgmlType.FP4;
-            case INT8 -> GgmlType.I8;
-            case PLAIN -> switch (checkpoint.tensor(w.name() + ".weight").dtype()) {
+    private static GgmlType storedType(BnbTensors.Weight w) {
+        return switch (w) {
+            case BnbTensors.FourBit f -> f.type() == io.panllm.tensor.Bnb4bit.QuantType.NF4 ? GgmlType.NF4 : GgmlType.FP4;
+            case BnbTensors.Int8 i -> GgmlType.I8;
+            case BnbTensors.Plain p -> switch (p.tensor().dtype()) {
                 case F32 -> GgmlType.F32;
                 case F16 -> GgmlType.F16;
                 case BF16 -> GgmlType.BF16;
@@ -235,10 +259,14 @@ public final class HfSource implements ModelSource {
         };
     }
 
+    private static boolean isFloat(SafetensorsDtype d) {
+        return d == SafetensorsDtype.F32 || d == SafetensorsDtype.F16 || d == SafetensorsDtype.BF16 || d == SafetensorsDtype.F64;
+    }
+
     /** Anything the mapping did not use means this is not the plain Llama checkpoint it claims to be. */
     private void checkNothingLeftOver() {
         List<String> unused = new ArrayList<>();
-        for (String name : checkpoint.tensors().keySet()) {
+        for (String name : checkpoint.names()) {
             if (name.endsWith(".rotary_emb.inv_freq")) {
                 continue; // recomputed from rope_theta, as convert_hf_to_gguf.py skips it
             }
@@ -274,7 +302,7 @@ public final class HfSource implements ModelSource {
 
     @Override
     public String description() {
-        String stored = storage == BnbWeight.Kind.PLAIN
+        String stored = storage == BnbTensors.Kind.PLAIN
                 ? (config.torchDtype() == null ? "float" : config.torchDtype())
                 : "bitsandbytes " + storage.name().toLowerCase(Locale.ROOT);
         return "HF checkpoint " + directory + " (" + stored + ")";

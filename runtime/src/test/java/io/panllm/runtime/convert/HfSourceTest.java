@@ -5,11 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.panllm.gguf.GgufFile;
 import io.panllm.gguf.GgufTensorInfo;
-import io.panllm.hf.BnbWeight;
 import io.panllm.runtime.Session;
 import io.panllm.runtime.cpu.CpuBackend;
 import io.panllm.runtime.model.LlamaModel;
+import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsCheckpoint;
+import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsWriter;
 import io.panllm.tensor.Bnb4bit;
 import io.panllm.tensor.GgmlType;
@@ -146,16 +147,16 @@ class HfSourceTest {
             assertThat(f.tensors().stream().map(GgufTensorInfo::name)).doesNotContain("output.weight");
             assertThat(f.tensor("blk.0.ffn_up.weight").type()).isEqualTo(GgmlType.BF16);
             byte[] inGguf = f.tensorData(f.tensor("blk.0.ffn_up.weight")).toArray(ValueLayout.JAVA_BYTE);
-            byte[] inHf = st.tensor("model.layers.0.mlp.up_proj.weight").data().toArray(ValueLayout.JAVA_BYTE);
+            byte[] inHf = st.require("model.layers.0.mlp.up_proj.weight").data().toArray(ValueLayout.JAVA_BYTE);
             assertThat(inGguf).isEqualTo(inHf);
             byte[] q = f.tensorData(f.tensor("blk.0.attn_q.weight")).toArray(ValueLayout.JAVA_BYTE);
-            byte[] hfQ = st.tensor("model.layers.0.self_attn.q_proj.weight").data().toArray(ValueLayout.JAVA_BYTE);
+            byte[] hfQ = st.require("model.layers.0.self_attn.q_proj.weight").data().toArray(ValueLayout.JAVA_BYTE);
             assertThat(q).isNotEqualTo(hfQ); // permuted
         }
     }
 
     @Test
-    void nf4CheckpointWrittenByBnbWriterConvertsAndRunsCloseToBf16() throws Exception {
+    void nf4CheckpointWrittenByBnbTensorsConvertsAndRunsCloseToBf16() throws Exception {
         TinyHfCheckpoint hf = new TinyHfCheckpoint(9, true);
         Path checkpoint = hf.write(dir.resolve("tiny-nf4"), Bnb4bit.QuantType.NF4);
         Path gguf = convert(checkpoint, TargetType.F32, dir.resolve("nf4-f32.gguf"));
@@ -164,14 +165,12 @@ class HfSourceTest {
         // The same forward pass over the weights as bitsandbytes would dequantize them.
         Map<String, float[]> dequantized = new HashMap<>(hf.weights);
         try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(checkpoint)) {
-            assertThat(st.contains("model.layers.0.self_attn.q_proj.weight.quant_state.bitsandbytes__nf4")).isTrue();
+            assertThat(st.has("model.layers.0.self_attn.q_proj.weight.quant_state.bitsandbytes__nf4")).isTrue();
             for (String name : hf.weights.keySet()) {
                 if (TinyHfCheckpoint.isQuantizable(name)) {
-                    BnbWeight w = BnbWeight.open(st, name.substring(0, name.length() - ".weight".length()));
-                    assertThat(w.kind()).isEqualTo(BnbWeight.Kind.NF4);
-                    float[] values = new float[(int) (w.rows() * w.columns())];
-                    w.readRows(0, (int) w.rows(), values);
-                    dequantized.put(name, values);
+                    BnbTensors.Weight w = BnbTensors.weight(st, name.substring(0, name.length() - ".weight".length()));
+                    assertThat(w.kind()).isEqualTo(BnbTensors.Kind.NF4);
+                    dequantized.put(name, w.toFloats());
                 }
             }
         }
@@ -203,9 +202,8 @@ class HfSourceTest {
         Path extra = new TinyHfCheckpoint(11, true).write(dir.resolve("extra"), null);
         try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(extra)) {
             SafetensorsWriter w = new SafetensorsWriter();
-            st.tensors().values().forEach(t -> w.add(t.name(), t.dtype(), t.shape(), t.data()));
-            w.addFloats("model.layers.0.self_attn.q_proj.bias", new long[] {32}, new float[32]);
-            w.addFloats("vision_tower.patch.weight", new long[] {2}, new float[2]);
+            st.names().forEach(name -> w.add(st.require(name)));
+            w.add("vision_tower.patch.weight", SafetensorsDtype.F32, new long[] {2}, SafetensorsWriter.floats(new float[2]));
             w.write(extra.resolve("model2.safetensors"));
         }
         Files.move(extra.resolve("model2.safetensors"), extra.resolve("model.safetensors"),

@@ -2,7 +2,7 @@ package io.panllm.runtime.convert;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.panllm.hf.BnbWriter;
+import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsWriter;
 import io.panllm.tensor.Bnb4bit;
@@ -107,7 +107,7 @@ final class TinyHfCheckpoint {
         config.putArray("eos_token_id").add(128001).add(128009);
         config.put("torch_dtype", "bfloat16");
         if (fourBit != null) {
-            config.set("quantization_config", BnbWriter.quantizationConfig4bit(fourBit, true, "bfloat16"));
+            config.set("quantization_config", quantizationConfig4bit(json, fourBit.name().toLowerCase()));
         }
         json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
 
@@ -117,12 +117,10 @@ final class TinyHfCheckpoint {
             float[] values = e.getValue();
             long[] shape = shapes.get(name);
             if (fourBit != null && isQuantizable(name)) {
-                int columns = (int) shape[1];
-                BnbWriter.add4bit(out, name.substring(0, name.length() - ".weight".length()), fourBit, true, "bfloat16",
-                        (int) shape[0], columns,
-                        (first, count, dst) -> System.arraycopy(values, (int) first * columns, dst, 0, count * columns));
+                BnbTensors.add4bit(out, name.substring(0, name.length() - ".weight".length()), fourBit, shape,
+                        Bnb4bit.DEFAULT_BLOCK_SIZE, true, "bfloat16", () -> values);
             } else {
-                out.addBytes(name, SafetensorsDtype.BF16, shape, bf16Bytes(values));
+                out.add(name, SafetensorsDtype.BF16, shape, SafetensorsWriter.bytes(bf16Bytes(values)));
             }
         }
         out.write(dir.resolve("model.safetensors"));
@@ -130,6 +128,17 @@ final class TinyHfCheckpoint {
         Files.copy(tokenizers.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
         Files.copy(tokenizers.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
         return dir;
+    }
+
+    /** config.json's quantization_config as transformers writes a BitsAndBytesConfig(load_in_4bit=True, ...). */
+    static ObjectNode quantizationConfig4bit(ObjectMapper json, String quantType) {
+        ObjectNode q = json.createObjectNode();
+        q.put("_load_in_4bit", true).put("_load_in_8bit", false).put("bnb_4bit_compute_dtype", "bfloat16")
+                .put("bnb_4bit_quant_storage", "uint8").put("bnb_4bit_quant_type", quantType)
+                .put("bnb_4bit_use_double_quant", true).put("llm_int8_enable_fp32_cpu_offload", false)
+                .put("llm_int8_has_fp16_weight", false).putNull("llm_int8_skip_modules");
+        q.put("llm_int8_threshold", 6.0).put("load_in_4bit", true).put("load_in_8bit", false).put("quant_method", "bitsandbytes");
+        return q;
     }
 
     private static byte[] bf16Bytes(float[] values) {
