@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.panllm.gguf.GgufFile;
+import io.panllm.hf.BnbCheckpointWriter;
 import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsWriter;
@@ -36,9 +37,7 @@ class HfCheckpointCliTest {
                 .put("num_attention_heads", 2).put("num_key_value_heads", 1).put("rms_norm_eps", 1e-5)
                 .put("rope_theta", 500000.0).put("max_position_embeddings", 2048).put("vocab_size", VOCAB)
                 .put("tie_word_embeddings", true).put("torch_dtype", "float32");
-        ObjectNode q = config.putObject("quantization_config");
-        q.put("quant_method", "bitsandbytes").put("load_in_4bit", true).put("load_in_8bit", false)
-                .put("bnb_4bit_quant_type", "nf4").put("bnb_4bit_use_double_quant", true).put("bnb_4bit_compute_dtype", "float32");
+        config.set("quantization_config", BnbCheckpointWriter.quantizationConfig(BnbTensors.Kind.NF4, true, "float32"));
         json.writeValue(ckpt.resolve("config.json").toFile(), config);
 
         SplittableRandom random = new SplittableRandom(5);

@@ -8,11 +8,11 @@ import io.panllm.gguf.GgufTensorInfo;
 import io.panllm.runtime.Session;
 import io.panllm.runtime.cpu.CpuBackend;
 import io.panllm.runtime.model.LlamaModel;
+import io.panllm.hf.BnbCheckpointWriter;
 import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsCheckpoint;
 import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsWriter;
-import io.panllm.tensor.Bnb4bit;
 import io.panllm.tensor.GgmlType;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -101,7 +101,7 @@ class HfSourceTest {
     @Test
     void bf16CheckpointConvertsToAGgufWhoseLogitsMatchHfForwardPass() throws Exception {
         TinyHfCheckpoint hf = new TinyHfCheckpoint(7, false);
-        Path checkpoint = hf.write(dir.resolve("tiny-llama"), null);
+        Path checkpoint = hf.write(dir.resolve("tiny-llama"));
         Path gguf = convert(checkpoint, TargetType.F32, dir.resolve("tiny-f32.gguf"));
 
         try (GgufFile f = GgufFile.open(gguf)) {
@@ -141,7 +141,7 @@ class HfSourceTest {
 
     @Test
     void bf16TargetCopiesUnpermutedMatricesByteForByte() throws Exception {
-        Path checkpoint = new TinyHfCheckpoint(8, true).write(dir.resolve("ckpt"), null);
+        Path checkpoint = new TinyHfCheckpoint(8, true).write(dir.resolve("ckpt"));
         Path gguf = convert(checkpoint, TargetType.BF16, dir.resolve("bf16.gguf"));
         try (GgufFile f = GgufFile.open(gguf); SafetensorsCheckpoint st = SafetensorsCheckpoint.open(checkpoint)) {
             assertThat(f.tensors().stream().map(GgufTensorInfo::name)).doesNotContain("output.weight");
@@ -156,9 +156,10 @@ class HfSourceTest {
     }
 
     @Test
-    void nf4CheckpointWrittenByBnbTensorsConvertsAndRunsCloseToBf16() throws Exception {
+    void nf4CheckpointWrittenByBnbCheckpointWriterConvertsAndRunsCloseToBf16() throws Exception {
         TinyHfCheckpoint hf = new TinyHfCheckpoint(9, true);
-        Path checkpoint = hf.write(dir.resolve("tiny-nf4"), Bnb4bit.QuantType.NF4);
+        Path checkpoint = dir.resolve("tiny-nf4");
+        BnbCheckpointWriter.quantize(hf.write(dir.resolve("tiny-bf16")), checkpoint, BnbTensors.Kind.NF4, true);
         Path gguf = convert(checkpoint, TargetType.F32, dir.resolve("nf4-f32.gguf"));
         List<float[]> actual = runtimeLogits(gguf);
 
@@ -194,12 +195,12 @@ class HfSourceTest {
 
     @Test
     void checkpointsThatAreNotPlainLlamaAreRefusedWithTheReason() throws Exception {
-        Path checkpoint = new TinyHfCheckpoint(10, true).write(dir.resolve("c"), null);
+        Path checkpoint = new TinyHfCheckpoint(10, true).write(dir.resolve("c"));
         Files.delete(checkpoint.resolve("tokenizer.json"));
         assertThatThrownBy(() -> new HfSource(checkpoint)).isInstanceOf(ConvertException.class)
                 .hasMessageContaining("no tokenizer.json");
 
-        Path extra = new TinyHfCheckpoint(11, true).write(dir.resolve("extra"), null);
+        Path extra = new TinyHfCheckpoint(11, true).write(dir.resolve("extra"));
         try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(extra)) {
             SafetensorsWriter w = new SafetensorsWriter();
             st.names().forEach(name -> w.add(st.require(name)));

@@ -2,10 +2,8 @@ package io.panllm.runtime.convert;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsDtype;
 import io.panllm.safetensors.SafetensorsWriter;
-import io.panllm.tensor.Bnb4bit;
 import io.panllm.tensor.HalfFloats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,7 +16,7 @@ import java.util.SplittableRandom;
 /**
  * Writes a tiny Llama checkpoint the way transformers saves one: config.json, model.safetensors
  * with HF tensor names and HF's (unpermuted) Q/K layout, and the Llama 3 tokenizer files. Weights
- * are random, rounded to bfloat16; matrices are either BF16 or bitsandbytes 4-bit.
+ * are random, rounded to bfloat16.
  */
 final class TinyHfCheckpoint {
     static final int DIM = 32;
@@ -79,11 +77,8 @@ final class TinyHfCheckpoint {
         return name.startsWith("model.layers.") && name.endsWith("_proj.weight");
     }
 
-    /**
-     * Writes the checkpoint into {@code dir}: BF16 throughout, or with {@code fourBit} non-null the
-     * linear layers in bitsandbytes' layout (double-quantized).
-     */
-    Path write(Path dir, Bnb4bit.QuantType fourBit) throws Exception {
+    /** Writes the checkpoint, BF16 throughout, into {@code dir}. */
+    Path write(Path dir) throws Exception {
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
         ObjectNode config = json.createObjectNode();
@@ -106,39 +101,18 @@ final class TinyHfCheckpoint {
         config.put("bos_token_id", 128000);
         config.putArray("eos_token_id").add(128001).add(128009);
         config.put("torch_dtype", "bfloat16");
-        if (fourBit != null) {
-            config.set("quantization_config", quantizationConfig4bit(json, fourBit.name().toLowerCase()));
-        }
         json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
 
         SafetensorsWriter out = new SafetensorsWriter().putMetadata("format", "pt");
         for (Map.Entry<String, float[]> e : weights.entrySet()) {
             String name = e.getKey();
-            float[] values = e.getValue();
-            long[] shape = shapes.get(name);
-            if (fourBit != null && isQuantizable(name)) {
-                BnbTensors.add4bit(out, name.substring(0, name.length() - ".weight".length()), fourBit, shape,
-                        Bnb4bit.DEFAULT_BLOCK_SIZE, true, "bfloat16", () -> values);
-            } else {
-                out.add(name, SafetensorsDtype.BF16, shape, SafetensorsWriter.bytes(bf16Bytes(values)));
-            }
+            out.add(name, SafetensorsDtype.BF16, shapes.get(name), SafetensorsWriter.bytes(bf16Bytes(e.getValue())));
         }
         out.write(dir.resolve("model.safetensors"));
         Path tokenizers = Path.of(System.getProperty("panllm.data"), "tokenizers", "llama3");
         Files.copy(tokenizers.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
         Files.copy(tokenizers.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
         return dir;
-    }
-
-    /** config.json's quantization_config as transformers writes a BitsAndBytesConfig(load_in_4bit=True, ...). */
-    static ObjectNode quantizationConfig4bit(ObjectMapper json, String quantType) {
-        ObjectNode q = json.createObjectNode();
-        q.put("_load_in_4bit", true).put("_load_in_8bit", false).put("bnb_4bit_compute_dtype", "bfloat16")
-                .put("bnb_4bit_quant_storage", "uint8").put("bnb_4bit_quant_type", quantType)
-                .put("bnb_4bit_use_double_quant", true).put("llm_int8_enable_fp32_cpu_offload", false)
-                .put("llm_int8_has_fp16_weight", false).putNull("llm_int8_skip_modules");
-        q.put("llm_int8_threshold", 6.0).put("load_in_4bit", true).put("load_in_8bit", false).put("quant_method", "bitsandbytes");
-        return q;
     }
 
     private static byte[] bf16Bytes(float[] values) {
