@@ -28,6 +28,14 @@ import java.util.Map;
  * Matrices are PyTorch Linear weights, [out][in] row-major. Queries and keys rotate adjacent pairs
  * (run.c), which is GGUF's layout for Llama, so no permutation is needed on the way to GGUF.
  * Tensors are handed out under llama.cpp's names with float32 rows.
+ *
+ * <p>Version 2 to GGUF Q8_0: llama2.c's groups run over the flattened tensor, GGUF's Q8_0 blocks
+ * (32 elements, fp16 scale) over each row. When 32 divides both the group size and the row
+ * length, every GGUF block lies inside one llama2.c group, so the int8 codes carry over unchanged
+ * and only the scale is rounded to fp16 (a relative change of at most 2^-11 per block): near
+ * lossless. Otherwise (groups smaller than 32, or rows that are not a multiple of 32, such as
+ * stories260K's ffn_down with rows of 172) the tensor has to be requantized from its float32 rows,
+ * or kept in a float type when its rows are not a multiple of 32.
  */
 public final class Llama2cCheckpoint implements AutoCloseable {
     public static final int MAGIC = 0x616b3432; // "ak42"
@@ -261,6 +269,16 @@ public final class Llama2cCheckpoint implements AutoCloseable {
     /** Maps and parses a checkpoint. */
     public static Llama2cCheckpoint open(Path path) {
         return MappedFile.open(path, (arena, file) -> new Llama2cCheckpoint(path, arena, file), Llama2cException::new);
+    }
+
+    /** Parses bytes already in memory (tests: fuzzing without a file per case); takes over the arena. */
+    static Llama2cCheckpoint parse(Path name, Arena arena, MemorySegment bytes) {
+        try {
+            return new Llama2cCheckpoint(name, arena, bytes);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
     }
 
     public Path path() {

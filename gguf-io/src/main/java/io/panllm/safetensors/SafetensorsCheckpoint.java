@@ -57,7 +57,12 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     }
 
     private static SafetensorsCheckpoint openSingle(Path file) {
-        SafetensorsFile shard = SafetensorsFile.open(file);
+        return of(SafetensorsFile.open(file));
+    }
+
+    /** A checkpoint of one open file, which it takes over. */
+    static SafetensorsCheckpoint of(SafetensorsFile shard) {
+        Path file = shard.path();
         Map<String, SafetensorsTensor> byName = new LinkedHashMap<>();
         for (SafetensorsTensor t : shard.tensors()) {
             byName.put(t.name(), t);

@@ -2,8 +2,7 @@ package io.panllm.safetensors;
 
 /**
  * The element types of the safetensors format, under the names its header uses. All are stored
- * little-endian. F8_E4M3 and F8_E5M2 are recognised (sizes and offsets check out) but not
- * converted to float here.
+ * little-endian. F8_E4M3 is OCP's e4m3fn (torch.float8_e4m3fn), F8_E5M2 its e5m2.
  */
 public enum SafetensorsDtype {
     F64(8),

@@ -71,9 +71,8 @@ public record SafetensorsTensor(String name, SafetensorsDtype dtype, long[] shap
 
     /**
      * Converts elements [start, start + n) to float32 into dst[dstOffset...]. Floats widen exactly
-     * (F64 rounds to nearest), integers convert as Java's int-to-float does, BOOL gives 0 or 1.
-     *
-     * @throws SafetensorsException for the FP8 dtypes, which have no converter here
+     * (F64 rounds to nearest; FP8 E4M3 and E5M2 exactly), integers convert as Java's int-to-float
+     * does, BOOL gives 0 or 1.
      */
     public void readFloats(long start, float[] dst, int dstOffset, int n) {
         Objects.checkFromIndexSize(start, n, elementCount());
@@ -137,9 +136,34 @@ public record SafetensorsTensor(String name, SafetensorsDtype dtype, long[] shap
                     dst[dstOffset + i] = data.get(ValueLayout.JAVA_BYTE, at + i) != 0 ? 1f : 0f;
                 }
             }
-            case F8_E4M3, F8_E5M2 -> throw new SafetensorsException(
-                    "tensor '" + name + "': conversion of " + dtype + " to float32 is not supported");
+            case F8_E4M3 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[dstOffset + i] = e4m3ToFloat(data.get(ValueLayout.JAVA_BYTE, at + i));
+                }
+            }
+            case F8_E5M2 -> {
+                for (int i = 0; i < n; i++) { // the top byte of an IEEE half
+                    dst[dstOffset + i] = Float.float16ToFloat((short) (data.get(ValueLayout.JAVA_BYTE, at + i) << 8));
+                }
+            }
         }
+    }
+
+    /**
+     * OCP FP8 E4M3 ("e4m3fn", torch.float8_e4m3fn): sign, 4 exponent bits (bias 7), 3 mantissa
+     * bits, subnormals, no infinities, S.1111.111 is NaN; the largest value is 448.
+     */
+    static float e4m3ToFloat(byte bits) {
+        int exponent = (bits >>> 3) & 0xF;
+        int mantissa = bits & 0x7;
+        float sign = bits < 0 ? -1f : 1f;
+        if (exponent == 0xF && mantissa == 0x7) {
+            return Float.NaN;
+        }
+        if (exponent == 0) {
+            return sign * Math.scalb(mantissa / 8f, -6);
+        }
+        return sign * Math.scalb(1 + mantissa / 8f, exponent - 7);
     }
 
     /** The bytes as a Java array (for small tensors such as a bitsandbytes quant state). */

@@ -26,12 +26,13 @@ import java.util.Map;
  * and a {@link TensorSource}), then {@link #write} lays out the header and asks each source for its
  * bytes in turn, so at most one tensor is in memory at once.
  *
- * <p>Layout as the reference (Rust) writer makes it: {@code __metadata__} first in the header, the
- * header padded with spaces so the data area starts at a multiple of 8, tensors packed without gaps
- * in the data area, wider dtypes first (so every tensor is aligned to its element size), the header
- * listing them in the order they were added. The file appears at its target by an atomic rename of
- * a temporary file in the same directory; on any failure the temporary file is deleted and the
- * target is left as it was.
+ * <p>Layout as the reference (Rust) writer makes it, so that the same tensors and metadata give
+ * the same bytes as {@code safetensors.save_file}: {@code __metadata__} first in the header (in the
+ * order given), the header padded with spaces so the data area starts at a multiple of 8, tensors
+ * packed without gaps, ordered by dtype as the reference orders them (widest first, so every
+ * tensor is aligned to its element size) and then by name, the header listing them in that same
+ * order. The file appears at its target by an atomic rename of a temporary file in the same
+ * directory; on any failure the temporary file is deleted and the target is left as it was.
  */
 public final class SafetensorsWriter {
 
@@ -43,6 +44,12 @@ public final class SafetensorsWriter {
 
     private record Pending(String name, SafetensorsDtype dtype, long[] shape, long byteSize, TensorSource source) {
     }
+
+    /** The order of the reference implementation's Dtype enum (alignment ascending); its writer sorts by it, descending. */
+    private static final List<SafetensorsDtype> REFERENCE_DTYPE_ORDER = List.of(SafetensorsDtype.BOOL, SafetensorsDtype.U8,
+            SafetensorsDtype.I8, SafetensorsDtype.F8_E5M2, SafetensorsDtype.F8_E4M3, SafetensorsDtype.I16,
+            SafetensorsDtype.U16, SafetensorsDtype.F16, SafetensorsDtype.BF16, SafetensorsDtype.I32, SafetensorsDtype.U32,
+            SafetensorsDtype.F32, SafetensorsDtype.F64, SafetensorsDtype.I64, SafetensorsDtype.U64);
 
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
@@ -109,14 +116,9 @@ public final class SafetensorsWriter {
     /** Writes the file (through a temporary file in the target's directory, renamed atomically). */
     public void write(Path target) throws IOException {
         List<Pending> dataOrder = new ArrayList<>(tensors.values());
-        dataOrder.sort(Comparator.comparingInt((Pending p) -> p.dtype.byteSize).reversed()); // stable
-        Map<String, long[]> offsets = new LinkedHashMap<>();
-        long offset = 0;
-        for (Pending p : dataOrder) {
-            offsets.put(p.name, new long[] {offset, offset + p.byteSize});
-            offset += p.byteSize;
-        }
-        byte[] header = header(offsets);
+        dataOrder.sort(Comparator.comparingInt((Pending p) -> REFERENCE_DTYPE_ORDER.indexOf(p.dtype)).reversed()
+                .thenComparing((Pending p) -> p.name.getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
+        byte[] header = header(dataOrder);
 
         Path parent = target.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(parent, "." + target.getFileName() + ".", ".partial");
@@ -149,8 +151,8 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** The JSON header in declaration order, space-padded so that 8 + its length is a multiple of 8. */
-    private byte[] header(Map<String, long[]> offsets) throws IOException {
+    /** The JSON header listing the tensors in data order, space-padded so that 8 + its length is a multiple of 8. */
+    private byte[] header(List<Pending> dataOrder) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (JsonGenerator json = SafetensorsHeader.JSON.createGenerator(bytes)) {
             json.writeStartObject();
@@ -161,7 +163,8 @@ public final class SafetensorsWriter {
                 }
                 json.writeEndObject();
             }
-            for (Pending p : tensors.values()) {
+            long offset = 0;
+            for (Pending p : dataOrder) {
                 json.writeObjectFieldStart(p.name);
                 json.writeStringField("dtype", p.dtype.name());
                 json.writeArrayFieldStart("shape");
@@ -169,14 +172,18 @@ public final class SafetensorsWriter {
                     json.writeNumber(d);
                 }
                 json.writeEndArray();
-                long[] range = offsets.get(p.name);
                 json.writeArrayFieldStart("data_offsets");
-                json.writeNumber(range[0]);
-                json.writeNumber(range[1]);
+                json.writeNumber(offset);
+                json.writeNumber(offset + p.byteSize);
+                offset += p.byteSize;
                 json.writeEndArray();
                 json.writeEndObject();
             }
             json.writeEndObject();
+        }
+        if (bytes.size() > SafetensorsFile.MAX_HEADER_BYTES - 8) {
+            throw new SafetensorsException("header of " + bytes.size() + " bytes is above the "
+                    + SafetensorsFile.MAX_HEADER_BYTES + " bytes readers accept");
         }
         int padding = (8 - bytes.size() % 8) % 8;
         bytes.write(" ".repeat(padding).getBytes(StandardCharsets.US_ASCII));

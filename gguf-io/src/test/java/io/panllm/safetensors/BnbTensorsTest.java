@@ -213,4 +213,54 @@ class BnbTensorsTest {
                     .hasMessageContaining("'l'").hasMessageContainingAll(messageParts);
         }
     }
+
+    /**
+     * Mutations of a valid double-quantized NF4 file (parsed in memory), inside its quant-state JSON
+     * and the safetensors header: every case decodes or throws SafetensorsException, nothing else.
+     */
+    @Test
+    void fuzzFourBitLayouts() throws IOException {
+        int cases = Integer.getInteger("panllm.fuzz.cases", 3000);
+        float[] x = gaussian(3 * 200, 4);
+        Path seedFile = dir.resolve("seed.safetensors");
+        SafetensorsWriter w = new SafetensorsWriter();
+        BnbTensors.add4bit(w, "l", Bnb4bit.QuantType.NF4, new long[] {3, 200}, 64, true, "float16", () -> x);
+        w.write(seedFile);
+        byte[] seed = java.nio.file.Files.readAllBytes(seedFile);
+        int json = indexOf(seed, "{\"quant_type\"".getBytes(StandardCharsets.UTF_8));
+        long headerEnd = 8 + java.nio.ByteBuffer.wrap(seed, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        SplittableRandom random = new SplittableRandom(5);
+        Path file = dir.resolve("fuzz.safetensors");
+        int decoded = 0;
+        for (int c = 0; c < cases; c++) {
+            byte[] m = seed.clone();
+            int n = 1 + random.nextInt(3);
+            for (int i = 0; i < n; i++) {
+                int at = random.nextBoolean() ? json + random.nextInt(seed.length - json) : 8 + random.nextInt((int) headerEnd - 8);
+                m[at] = (byte) "0123456789-.e,[]{}\" abnf4".charAt(random.nextInt(25));
+            }
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.of(
+                    SafetensorsFile.parse(file, java.lang.foreign.Arena.ofConfined(), MemorySegment.ofArray(m)))) {
+                BnbTensors.Weight weight = BnbTensors.weight(ckpt, "l");
+                assertThat(weight.toFloats()).hasSize(Math.toIntExact(weight.rows() * weight.rowLength()));
+                decoded++;
+            } catch (SafetensorsException expected) {
+                assertThat(expected.getMessage()).contains(file.toString());
+            }
+        }
+        assertThat(decoded).isPositive().isLessThan(cases);
+    }
+
+    static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("not found");
+    }
 }

@@ -1,0 +1,2 @@
+/** Hugging Face model metadata: {@link io.panllm.hf.HfConfig} reads config.json. */
+package io.panllm.hf;
