@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class HfSourceTest {
     @TempDir
@@ -155,32 +157,61 @@ class HfSourceTest {
         }
     }
 
-    @Test
-    void nf4CheckpointWrittenByBnbCheckpointWriterConvertsAndRunsCloseToBf16() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = BnbTensors.Kind.class, names = {"NF4", "FP4", "INT8"})
+    void bitsandbytesCheckpointConvertsAndRunsCloseToBf16(BnbTensors.Kind kind) throws Exception {
         TinyHfCheckpoint hf = new TinyHfCheckpoint(9, true);
-        Path checkpoint = dir.resolve("tiny-nf4");
-        BnbCheckpointWriter.quantize(hf.write(dir.resolve("tiny-bf16")), checkpoint, BnbTensors.Kind.NF4, true);
-        Path gguf = convert(checkpoint, TargetType.F32, dir.resolve("nf4-f32.gguf"));
+        Path checkpoint = dir.resolve("tiny-" + kind);
+        BnbCheckpointWriter.quantize(hf.write(dir.resolve("tiny-bf16")), checkpoint, kind, true);
+        Path gguf = convert(checkpoint, TargetType.F32, dir.resolve("quantized-f32.gguf"));
         List<float[]> actual = runtimeLogits(gguf);
 
         // The same forward pass over the weights as bitsandbytes would dequantize them.
         Map<String, float[]> dequantized = new HashMap<>(hf.weights);
         try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(checkpoint)) {
-            assertThat(st.has("model.layers.0.self_attn.q_proj.weight.quant_state.bitsandbytes__nf4")).isTrue();
             for (String name : hf.weights.keySet()) {
                 if (TinyHfCheckpoint.isQuantizable(name)) {
                     BnbTensors.Weight w = BnbTensors.weight(st, name.substring(0, name.length() - ".weight".length()));
-                    assertThat(w.kind()).isEqualTo(BnbTensors.Kind.NF4);
+                    assertThat(w.kind()).isEqualTo(kind);
                     dequantized.put(name, w.toFloats());
                 }
             }
         }
         double exact = relativeMaxError(actual, new HfReferenceForward(dequantized::get).logits(TOKENS));
         double versusBf16 = relativeL2Error(actual, new HfReferenceForward(hf.weights::get).logits(TOKENS));
-        System.out.printf("nf4 checkpoint -> f32 GGUF: max logit error %.3g vs its own dequantized weights;"
-                + " relative L2 error %.3g vs the bf16 weights%n", exact, versusBf16);
+        System.out.printf("%s checkpoint -> f32 GGUF: max logit error %.3g vs its own dequantized weights;"
+                + " relative L2 error %.3g vs the bf16 weights%n", kind, exact, versusBf16);
         assertThat(exact).isLessThan(1e-4);
-        assertThat(versusBf16).isLessThan(0.2).isGreaterThan(1e-3); // close, but really quantized
+        assertThat(versusBf16).isLessThan(kind == BnbTensors.Kind.FP4 ? 0.3 : 0.2).isGreaterThan(1e-4); // close, but quantized
+    }
+
+    @Test
+    void shardedCheckpointConvertsToTheSameFileAsASingleOne() throws Exception {
+        TinyHfCheckpoint hf = new TinyHfCheckpoint(12, false);
+        Path single = hf.write(dir.resolve("single").resolve("model"));
+        Path sharded = dir.resolve("sharded").resolve("model");
+        Files.createDirectories(sharded);
+        for (String side : new String[] {"config.json", "tokenizer.json", "tokenizer_config.json"}) {
+            Files.copy(single.resolve(side), sharded.resolve(side));
+        }
+        StringBuilder weightMap = new StringBuilder();
+        try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(single)) {
+            SafetensorsWriter first = new SafetensorsWriter();
+            SafetensorsWriter second = new SafetensorsWriter();
+            for (String name : st.names()) {
+                boolean inFirst = name.contains("layers.0.") || name.startsWith("model.embed");
+                (inFirst ? first : second).add(st.require(name));
+                String shard = inFirst ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+                weightMap.append(weightMap.isEmpty() ? "" : ", ")
+                        .append('"').append(name).append("\": \"").append(shard).append('"');
+            }
+            first.write(sharded.resolve("model-00001-of-00002.safetensors"));
+            second.write(sharded.resolve("model-00002-of-00002.safetensors"));
+        }
+        Files.writeString(sharded.resolve("model.safetensors.index.json"), "{\"weight_map\": {" + weightMap + "}}");
+        byte[] fromSingle = Files.readAllBytes(convert(single, TargetType.Q8_0, dir.resolve("single.gguf")));
+        byte[] fromShards = Files.readAllBytes(convert(sharded, TargetType.Q8_0, dir.resolve("sharded.gguf")));
+        assertThat(fromShards).isEqualTo(fromSingle);
     }
 
     @Test
