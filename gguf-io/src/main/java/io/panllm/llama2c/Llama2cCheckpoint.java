@@ -1,6 +1,8 @@
 package io.panllm.llama2c;
 
 import io.panllm.io.MappedFile;
+import io.panllm.tensor.GgmlType;
+import io.panllm.tensor.LittleEndian;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -33,7 +35,7 @@ import java.util.Map;
  * (32 elements, fp16 scale) over each row. When 32 divides both the group size and the row
  * length, every GGUF block lies inside one llama2.c group, so the int8 codes carry over unchanged
  * and only the scale is rounded to fp16 (a relative change of at most 2^-11 per block): near
- * lossless. Otherwise (groups smaller than 32, or rows that are not a multiple of 32, such as
+ * lossless ({@link Tensor#copyAsQ8_0}). Otherwise (groups smaller than 32, or rows that are not a multiple of 32, such as
  * stories260K's ffn_down with rows of 172) the tensor has to be requantized from its float32 rows,
  * or kept in a float type when its rows are not a multiple of 32.
  */
@@ -69,6 +71,44 @@ public final class Llama2cCheckpoint implements AutoCloseable {
                 n *= d;
             }
             return n;
+        }
+
+        /**
+         * Whether this Q8 tensor maps onto GGUF Q8_0 code for code: 32 divides both the group size
+         * and the row length, so every 32-element GGUF block lies inside one llama2.c group.
+         */
+        public boolean copiesAsQ8_0() {
+            return scales != null && groupSize % GgmlType.Q8_0.blockSize == 0 && shape[0] % GgmlType.Q8_0.blockSize == 0;
+        }
+
+        /**
+         * Writes the tensor as GGUF Q8_0 blocks ({@code GgmlType.Q8_0.byteSize(elementCount())} bytes
+         * at the start of dst), keeping llama2.c's int8 codes: only each scale changes, rounded to
+         * fp16, so an element moves by at most |q| * |scale - fp16(scale)| (a relative 2^-11 of the
+         * group's largest magnitude). With llama2.c's group size 32 the Q8_0 codec, requantizing the
+         * float rows, gives these same bytes (every group's largest code is 127); with larger groups,
+         * 32-element blocks whose largest code is below 127 would get new codes, while copying keeps
+         * them.
+         *
+         * @throws IllegalStateException unless {@link #copiesAsQ8_0()}
+         */
+        public void copyAsQ8_0(MemorySegment dst) {
+            if (!copiesAsQ8_0()) {
+                throw new IllegalStateException(name + ": group size " + groupSize + " and row length " + shape[0]
+                        + " do not both split into 32-element Q8_0 blocks");
+            }
+            int blockSize = GgmlType.Q8_0.blockSize;
+            long blocks = elementCount() / blockSize;
+            if (dst.byteSize() < GgmlType.Q8_0.byteSize(elementCount())) {
+                throw new IllegalArgumentException(name + ": destination of " + dst.byteSize() + " bytes, "
+                        + GgmlType.Q8_0.byteSize(elementCount()) + " needed");
+            }
+            for (long b = 0; b < blocks; b++) {
+                long element = b * blockSize;
+                long block = b * GgmlType.Q8_0.bytesPerBlock;
+                LittleEndian.setFp16(dst, block, scales.getAtIndex(F32, element / groupSize));
+                MemorySegment.copy(values, element, dst, block + 2, blockSize);
+            }
         }
 
         /** Rows {@code first .. first+count)} as float32 into dst. */

@@ -3,6 +3,7 @@ package io.panllm.llama2c;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.panllm.tensor.GgmlType;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -66,6 +67,44 @@ class Llama2cCheckpointTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Version 2 Q8 to GGUF Q8_0 by copying codes: every element within |q| * |scale - fp16(scale)|
+     * of llama2.c's own value; with groups of 32 the same bytes as requantizing the float rows.
+     */
+    @Test
+    void q8CopiesIntoGgufQ8_0() {
+        try (Llama2cCheckpoint c = Llama2cCheckpoint.open(CHECKPOINT); Arena arena = Arena.ofConfined()) {
+            assertThat(c.tensors().get("blk.0.ffn_down.weight").copiesAsQ8_0()).isFalse(); // rows of 172
+            assertThat(c.tensors().get("blk.0.attn_norm.weight").copiesAsQ8_0()).isFalse(); // float32
+            assertThatThrownBy(() -> c.tensors().get("blk.0.ffn_down.weight").copyAsQ8_0(arena.allocate(1 << 16)))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("172");
+            int copied = 0;
+            for (Llama2cCheckpoint.Tensor t : c.tensors().values()) {
+                if (!t.copiesAsQ8_0()) {
+                    continue;
+                }
+                int n = Math.toIntExact(t.elementCount());
+                float[] original = new float[n];
+                t.readRows(0, Math.toIntExact(n / t.shape()[0]), original);
+                MemorySegment q8 = arena.allocate(GgmlType.Q8_0.byteSize(n));
+                t.copyAsQ8_0(q8);
+                float[] copy = GgmlType.Q8_0.codec().dequantize(q8, n);
+                for (int i = 0; i < n; i++) {
+                    float scale = t.scales().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i / t.groupSize());
+                    float code = t.values().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+                    float bound = Math.abs(code) * Math.abs(scale - Float.float16ToFloat(Float.floatToFloat16(scale)));
+                    float roundingSlack = 2 * Math.ulp(Math.abs(original[i])); // both products are rounded floats
+                    assertThat(Math.abs(copy[i] - original[i])).isLessThanOrEqualTo(bound + roundingSlack);
+                }
+                MemorySegment requantized = arena.allocate(GgmlType.Q8_0.byteSize(n));
+                GgmlType.Q8_0.codec().quantize(original, 0, n, requantized);
+                assertThat(requantized.mismatch(q8)).as(t.name()).isEqualTo(-1L);
+                copied++;
+            }
+            assertThat(copied).isEqualTo(1 + 6 * 5); // token_embd and every matrix but ffn_down
         }
     }
 
