@@ -81,6 +81,13 @@ public final class DeviceCheck {
                 }
             }
         }
+        for (WeightFormat format : WeightFormat.values()) {
+            results.add(checks.embed(format, 1031, 2080));
+        }
+        results.add(checks.argmax(128256));
+        results.add(checks.argmax(1000));
+        results.add(checks.argmax(7));
+        results.add(checks.storeAtPosition(1027, 9, 5));
         results.add(checks.rmsNorm(1, 2048));
         results.add(checks.rmsNorm(3, 4100));
         results.add(checks.rmsNorm(2, 8196)); // more float4s than threads: the loops run 3 times
@@ -154,6 +161,22 @@ public final class DeviceCheck {
             timings.add(bench.time("swiglu", String.valueOf(ffn), 12L * ffn, i -> layer.swiglu(stream, c, a, b, ffn)));
             timings.add(bench.time("add", String.valueOf(n), 12L * n, i -> layer.add(stream, c, a, n)));
             timings.add(bench.time("rope", "32x128", 8L * n + 256, i -> layer.rope(stream, c, b, position, 32, 128)));
+        }
+        try (DeviceBuffer cache = context.allocate(4L * 1024 * 16); DeviceBuffer value = context.allocate(4L * 1024);
+             DeviceBuffer slot = context.allocate(4)) {
+            value.fillWords(Float.floatToRawIntBits(0.5f), stream);
+            slot.fillWords(7, stream);
+            timings.add(bench.time("store at position", "1024", 8L * 1024,
+                    i -> layer.storeAtPosition(stream, cache, value, 1024, slot)));
+        }
+        int vocabulary = 128256;
+        try (DeviceBuffer logits = context.allocate(4L * vocabulary); DeviceBuffer index = context.allocate(4);
+             Arena arena = Arena.ofConfined()) {
+            // random logits: a constant array would make every comparison a tie
+            logits.copyFrom(arena.allocateFrom(ValueLayout.JAVA_FLOAT,
+                    RandomWeights.gaussian(new Random(7), vocabulary, 3.0)), stream);
+            timings.add(bench.time("argmax (2 launches)", String.valueOf(vocabulary), 4L * vocabulary,
+                    i -> layer.argmax(stream, logits, vocabulary, index)));
         }
         return timings;
     }

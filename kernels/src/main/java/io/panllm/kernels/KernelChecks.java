@@ -1,11 +1,13 @@
 package io.panllm.kernels;
 
+import io.panllm.kernels.reference.Dequantize;
 import io.panllm.kernels.reference.GemvReference;
 import io.panllm.kernels.reference.LayerReference;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.Random;
 
 /**
@@ -31,6 +33,7 @@ public final class KernelChecks implements AutoCloseable {
     private final CudaStream stream;
     private final GemvKernels gemv;
     private final LayerKernels layer;
+    private final EmbedKernels embed;
 
     public KernelChecks(CudaContext context, Random random) {
         this.context = context;
@@ -38,6 +41,7 @@ public final class KernelChecks implements AutoCloseable {
         this.stream = context.createStream();
         this.gemv = new GemvKernels(context);
         this.layer = new LayerKernels(context);
+        this.embed = new EmbedKernels(context);
     }
 
     public GemvKernels gemvKernels() {
@@ -61,6 +65,72 @@ public final class KernelChecks implements AutoCloseable {
                 gemv.gemv(stream, format, variant, weights, xBuffer, y, rows, cols);
                 return compare("gemv " + format + " " + variant, rows + "x" + cols, download(y, rows), expected);
             }
+        }
+    }
+
+    /** The embedding row of a random token (and a row of NaN for an id out of range). */
+    public Result embed(WeightFormat format, int rows, int cols) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
+            int token = random.nextInt(rows);
+            try (DeviceBuffer weights = context.allocate(hostWeights.byteSize());
+                 DeviceBuffer tokenBuffer = uploadInt(token);
+                 DeviceBuffer out = poisoned(cols);
+                 DeviceBuffer badToken = uploadInt(rows);
+                 DeviceBuffer badOut = context.allocate(4L * cols)) {
+                weights.copyFrom(hostWeights, stream);
+                badOut.fillWords(0, stream);
+                embed.embed(stream, format, weights, tokenBuffer, out, rows, cols);
+                embed.embed(stream, format, weights, badToken, badOut, rows, cols);
+                float[] expected = Dequantize.row(format, hostWeights, token, cols);
+                double error = relativeError(download(out, cols), expected);
+                for (float value : download(badOut, cols)) {
+                    if (!Float.isNaN(value)) {
+                        error = Double.NaN; // an id out of range must give NaN, not a row
+                    }
+                }
+                return compare("embed " + format, rows + "x" + cols + " token " + token, error);
+            }
+        }
+    }
+
+    /** Greedy argmax over random logits; the error is 0 if the index is the CPU's, else 1. */
+    public Result argmax(int n) {
+        float[] logits = RandomWeights.gaussian(random, n, 3.0);
+        int expected = 0;
+        for (int i = 1; i < n; i++) {
+            if (logits[i] > logits[expected]) {
+                expected = i;
+            }
+        }
+        try (DeviceBuffer values = upload(logits); DeviceBuffer result = context.allocate(4)) {
+            result.fillWords(-1, stream);
+            layer.argmax(stream, values, n, result);
+            int actual = downloadInt(result);
+            return compare("argmax", n + " -> " + actual, actual == expected ? 0 : 1);
+        }
+    }
+
+    /** KV-cache append: value stored at a device-side position of a cache of {@code slots} rows. */
+    public Result storeAtPosition(int n, int slots, int position) {
+        float[] value = RandomWeights.gaussian(random, n, 1.0);
+        float[] expected = new float[n * slots];
+        Arrays.fill(expected, Float.NaN);
+        System.arraycopy(value, 0, expected, position * n, n);
+        try (DeviceBuffer valueBuffer = upload(value); DeviceBuffer cache = poisoned(n * slots);
+             DeviceBuffer positionBuffer = uploadInt(position); DeviceBuffer pastTheEnd = uploadInt(slots)) {
+            layer.storeAtPosition(stream, cache, valueBuffer, n, positionBuffer);
+            layer.storeAtPosition(stream, cache, valueBuffer, n, pastTheEnd); // must write nothing
+            float[] stored = download(cache, n * slots);
+            boolean othersUntouched = true;
+            for (int i = 0; i < stored.length; i++) {
+                if ((i < position * n || i >= (position + 1) * n) && !Float.isNaN(stored[i])) {
+                    othersUntouched = false;
+                }
+            }
+            float[] row = Arrays.copyOfRange(stored, position * n, (position + 1) * n);
+            return compare("store at position", n + " into slot " + position + " of " + slots,
+                    othersUntouched ? relativeError(row, value) : Double.NaN);
         }
     }
 
@@ -162,7 +232,11 @@ public final class KernelChecks implements AutoCloseable {
     }
 
     private Result compare(String name, String shape, float[] actual, float[] expected) {
-        return new Result(name, shape, relativeError(actual, expected), FP32_TOLERANCE);
+        return compare(name, shape, relativeError(actual, expected));
+    }
+
+    private static Result compare(String name, String shape, double error) {
+        return new Result(name, shape, error, FP32_TOLERANCE);
     }
 
     /** ||actual - expected|| / ||expected||, NaN if any element of actual is not finite. */
@@ -235,6 +309,14 @@ public final class KernelChecks implements AutoCloseable {
         return buffer;
     }
 
+    private int downloadInt(DeviceBuffer buffer) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(ValueLayout.JAVA_INT);
+            buffer.copyTo(host, stream);
+            return host.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
     /** Copies n floats back after the work on the check stream. */
     private float[] download(DeviceBuffer buffer, int n) {
         try (Arena arena = Arena.ofConfined()) {
@@ -250,6 +332,7 @@ public final class KernelChecks implements AutoCloseable {
 
     @Override
     public void close() {
+        embed.close();
         layer.close();
         gemv.close();
         stream.close();

@@ -4,17 +4,25 @@ import java.lang.foreign.Arena;
 
 /**
  * The element-wise and normalization kernels of a Llama layer, float32 throughout: RMSNorm,
- * SwiGLU, residual add, RoPE. Launches go onto the caller's stream.
+ * SwiGLU, residual add, RoPE, plus the KV-cache append and greedy argmax of a decode step.
+ * Launches go onto the caller's stream.
  */
 public final class LayerKernels implements AutoCloseable {
     private static final int THREADS = 256;
+    /** CTAs of argmax pass 1 (at most THREADS: pass 2 reduces their candidates with one CTA). */
+    private static final int ARGMAX_BLOCKS = 128;
 
     private final CudaModule module;
     private final CudaKernel rmsNorm;
     private final CudaKernel swiglu;
     private final CudaKernel add;
     private final CudaKernel rope;
+    private final CudaKernel argmax;
+    private final CudaKernel storeAtPosition;
     private final int maxBlocks;
+    /** argmax pass 1 writes one candidate per CTA here; pass 2 reduces them. */
+    private final DeviceBuffer candidateValues;
+    private final DeviceBuffer candidateIndices;
 
     /** Loads the layer module into the current context. */
     public LayerKernels(CudaContext context) {
@@ -23,9 +31,14 @@ public final class LayerKernels implements AutoCloseable {
         this.swiglu = module.kernel("swiglu_f32");
         this.add = module.kernel("add_f32");
         this.rope = module.kernel("rope_f32");
+        this.argmax = module.kernel("argmax_f32");
+        this.storeAtPosition = module.kernel("store_at_position_f32");
         // Grid-stride kernels: a few waves of CTAs are enough to cover any length.
         this.maxBlocks = context.device().multiprocessors() * 8;
+        this.candidateValues = context.allocate(4L * ARGMAX_BLOCKS);
+        this.candidateIndices = context.allocate(4L * ARGMAX_BLOCKS);
     }
+
 
     /** {@code out[r] = x[r] / rms(x[r]) * weight} for each of {@code rows} rows of {@code n} (a multiple of 4). */
     public void rmsNorm(CudaStream stream, DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int rows, int n,
@@ -81,12 +94,47 @@ public final class LayerKernels implements AutoCloseable {
         }
     }
 
+    /**
+     * Enqueues {@code result[0] = index of the largest of values[0..n)} (uint32; the lowest index
+     * among equal values; NaN never wins; 0xFFFFFFFF if no value beats -inf): greedy sampling
+     * without copying the logits to the host.
+     */
+    public void argmax(CudaStream stream, DeviceBuffer values, int n, DeviceBuffer result) {
+        values.requireAtLeast(4L * n, "argmax values");
+        result.requireAtLeast(4, "argmax result");
+        int blocks = Math.max(1, Math.min(ARGMAX_BLOCKS, (n + THREADS - 1) / THREADS));
+        try (Arena arena = Arena.ofConfined()) {
+            argmax.launch(stream, LaunchShape.of(blocks, THREADS), new KernelArgs(arena)
+                    .pointer(values).u64(0).i32(n).pointer(candidateValues).pointer(candidateIndices));
+            argmax.launch(stream, LaunchShape.of(1, THREADS), new KernelArgs(arena)
+                    .pointer(candidateValues).pointer(candidateIndices).i32(blocks).pointer(candidateValues).pointer(result));
+        }
+    }
+
+    /**
+     * Enqueues {@code cache[position * n + i] = value[i]}; {@code position} is one uint32 in device
+     * memory. The cache holds {@code cache.byteSize() / (4 n)} rows; a position past them writes
+     * nothing (the kernel checks, since only the device knows the position).
+     */
+    public void storeAtPosition(CudaStream stream, DeviceBuffer cache, DeviceBuffer value, int n, DeviceBuffer position) {
+        value.requireAtLeast(4L * n, "stored value");
+        position.requireAtLeast(4, "position");
+        cache.requireAtLeast(4L * n, "cache");
+        int slots = (int) Math.min(Integer.MAX_VALUE, cache.byteSize() / (4L * n));
+        try (Arena arena = Arena.ofConfined()) {
+            storeAtPosition.launch(stream, elementwise(n),
+                    new KernelArgs(arena).pointer(cache).pointer(value).i32(n).pointer(position).i32(slots));
+        }
+    }
+
     private LaunchShape elementwise(int n) {
         return LaunchShape.of(Math.max(1, Math.min(maxBlocks, (n + THREADS - 1) / THREADS)), THREADS);
     }
 
     @Override
     public void close() {
+        candidateValues.close();
+        candidateIndices.close();
         module.close();
     }
 }

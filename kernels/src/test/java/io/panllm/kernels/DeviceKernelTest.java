@@ -66,6 +66,26 @@ class DeviceKernelTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void embeddingRowMatchesReference(WeightFormat format) {
+        assumeDevice();
+        assertPassed(checks.embed(format, 1031, 2080));
+    }
+
+    @Test
+    void argmaxFindsTheCpuIndex() {
+        assumeDevice();
+        assertPassed(checks.argmax(128256));
+        assertPassed(checks.argmax(7));
+    }
+
+    @Test
+    void storeAtPositionWritesOnlyItsSlot() {
+        assumeDevice();
+        assertPassed(checks.storeAtPosition(1027, 9, 5));
+    }
+
     @Test
     void rmsNormMatchesReference() {
         assumeDevice();

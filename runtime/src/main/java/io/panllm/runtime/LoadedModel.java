@@ -3,6 +3,10 @@ package io.panllm.runtime;
 import io.panllm.gguf.GgufFile;
 import io.panllm.runtime.backend.Backend;
 import io.panllm.runtime.cpu.CpuBackend;
+import io.panllm.runtime.cuda.CudaBackend;
+import io.panllm.runtime.cuda.GpuMemoryException;
+import io.panllm.runtime.cuda.UnsupportedOnGpuException;
+import io.panllm.kernels.CudaUnavailableException;
 import io.panllm.llama2c.Llama2cCheckpoint;
 import io.panllm.runtime.convert.InMemoryModel;
 import io.panllm.runtime.convert.Llama2cSource;
@@ -12,7 +16,6 @@ import io.panllm.runtime.model.TensorView;
 import io.panllm.tensor.GgmlType;
 import java.lang.foreign.Arena;
 import java.util.Map;
-import io.panllm.runtime.model.ModelException;
 import io.panllm.runtime.tokenizer.Tokenizer;
 import io.panllm.runtime.tokenizer.Tokenizers;
 import java.nio.file.Path;
@@ -66,8 +69,9 @@ public final class LoadedModel implements AutoCloseable {
         LanguageModel model = null;
         try {
             Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata(), path.toString());
-            backend = backendFor(device, threads);
-            model = LlamaModel.load(file, backend);
+            Placed placed = place(device, threads, b -> LlamaModel.load(file, b));
+            backend = placed.backend();
+            model = placed.model();
             boolean random = file.metadata().getBoolean("panllm.random_init", false);
             String template = file.metadata().getString("tokenizer.chat_template", null);
             return new LoadedModel(path, model, tokenizer, backend, file, random, template);
@@ -97,8 +101,9 @@ public final class LoadedModel implements AutoCloseable {
                     arena);
             ModelConfig config = ModelConfig.llama(c.dim(), c.layers(), c.hiddenDim(), c.heads(), c.kvHeads(), c.vocabSize(),
                     c.seqLen(), 1e-5f, 10000f);
-            backend = backendFor(device, threads);
-            LanguageModel model = LlamaModel.fromTensors(config, tensors, backend);
+            Placed placed = place(device, threads, b -> LlamaModel.fromTensors(config, tensors, b));
+            backend = placed.backend();
+            LanguageModel model = placed.model();
             Tokenizer tokenizer = source.tokenizer();
             return new LoadedModel(path, model, tokenizer, backend, arena, false, null);
         } catch (RuntimeException e) {
@@ -110,11 +115,49 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
-    private static Backend backendFor(Device device, int threads) {
-        return switch (device) {
-            case CPU, AUTO -> threads > 0 ? new CpuBackend(threads) : new CpuBackend();
-            case CUDA -> throw new ModelException("--device cuda: the CUDA backend is not available in this build yet");
-        };
+    /** A model on the backend it was loaded onto. */
+    private record Placed(Backend backend, LanguageModel model) {
+    }
+
+    /**
+     * Loads the model onto the device asked for. {@code auto} takes the GPU when there is one and
+     * it can run the model (every tensor type has a kernel, the weights fit), else the CPU.
+     */
+    private static Placed place(Device device, int threads, java.util.function.Function<Backend, LanguageModel> loader) {
+        if (device == Device.CPU) {
+            return loadOn(cpu(threads), loader);
+        }
+        Backend gpu;
+        try {
+            gpu = new CudaBackend();
+        } catch (CudaUnavailableException e) {
+            if (device == Device.AUTO) {
+                return loadOn(cpu(threads), loader);
+            }
+            throw e;
+        }
+        try {
+            return loadOn(gpu, loader);
+        } catch (UnsupportedOnGpuException | GpuMemoryException e) {
+            if (device == Device.AUTO) {
+                return loadOn(cpu(threads), loader);
+            }
+            throw e;
+        }
+    }
+
+    /** Loads onto {@code backend}, closing it if that fails. */
+    private static Placed loadOn(Backend backend, java.util.function.Function<Backend, LanguageModel> loader) {
+        try {
+            return new Placed(backend, loader.apply(backend));
+        } catch (RuntimeException e) {
+            closeQuietly(backend);
+            throw e;
+        }
+    }
+
+    private static Backend cpu(int threads) {
+        return threads > 0 ? new CpuBackend(threads) : new CpuBackend();
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -1,5 +1,6 @@
 package io.panllm.kernels.reference;
 
+import io.panllm.kernels.WeightFormat;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -30,8 +31,8 @@ class GemvReferenceTest {
             for (int b = 0; b < 2; b++) {
                 float d = 0.5f * (b + 1);
                 for (int j = 0; j < 16; j++) {
-                    assertThat(GemvReference.q4_0(row, unit(64, 32 * b + j), 1, 64)[0]).isEqualTo(d * (j - 8));
-                    assertThat(GemvReference.q4_0(row, unit(64, 32 * b + 16 + j), 1, 64)[0]).isEqualTo(d * (7 - j));
+                    assertThat(GemvReference.multiply(WeightFormat.Q4_0, row, unit(64, 32 * b + j), 1, 64)[0]).isEqualTo(d * (j - 8));
+                    assertThat(GemvReference.multiply(WeightFormat.Q4_0, row, unit(64, 32 * b + 16 + j), 1, 64)[0]).isEqualTo(d * (7 - j));
                 }
             }
         }
@@ -46,7 +47,7 @@ class GemvReferenceTest {
                 row.set(ValueLayout.JAVA_BYTE, 2 + j, (byte) (j * 8 - 128));
             }
             for (int j = 0; j < 32; j++) {
-                assertThat(GemvReference.q8_0(row, unit(32, j), 1, 32)[0]).isEqualTo(0.25f * (j * 8 - 128));
+                assertThat(GemvReference.multiply(WeightFormat.Q8_0, row, unit(32, j), 1, 32)[0]).isEqualTo(0.25f * (j * 8 - 128));
             }
         }
     }
@@ -58,7 +59,7 @@ class GemvReferenceTest {
             for (int i = 0; i < 24; i++) {
                 matrix.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16(i * 0.5f));
             }
-            float[] y = GemvReference.f16(matrix, unit(8, 5), 3, 8);
+            float[] y = GemvReference.multiply(WeightFormat.F16, matrix, unit(8, 5), 3, 8);
             assertThat(y).containsExactly(2.5f, 6.5f, 10.5f);
         }
     }

@@ -1,0 +1,80 @@
+package io.panllm.runtime.cuda;
+
+import io.panllm.kernels.CudaContext;
+import io.panllm.kernels.CudaStream;
+import io.panllm.kernels.CudaUnavailableException;
+import io.panllm.runtime.backend.Backend;
+import io.panllm.runtime.model.ModelWeights;
+import io.panllm.tensor.GgmlType;
+import java.util.Set;
+
+/**
+ * The forward pass on an NVIDIA GPU through the project's PTX kernels: weights uploaded once as
+ * they are stored, the KV cache in device memory, each decode step replayed as a CUDA graph.
+ * One backend holds one device's context, one stream and the loaded kernel modules; its models
+ * and caches are used from one thread at a time (any thread: each call makes the context current).
+ */
+public final class CudaBackend implements Backend {
+    private final CudaContext context;
+    private final CudaStream stream;
+    private final CudaKernels kernels;
+
+    /**
+     * Opens device {@code ordinal} and loads the kernels.
+     *
+     * @throws CudaUnavailableException where there is no driver or no such device
+     */
+    public CudaBackend(int ordinal) {
+        CudaContext opened = CudaContext.open(ordinal);
+        CudaStream created = null;
+        try {
+            created = opened.createStream();
+            this.kernels = CudaKernels.load(opened);
+        } catch (RuntimeException e) {
+            if (created != null) {
+                created.close();
+            }
+            opened.close();
+            throw e;
+        }
+        this.context = opened;
+        this.stream = created;
+    }
+
+    /** Device 0. */
+    public CudaBackend() {
+        this(0);
+    }
+
+    /** Tensor types the CUDA backend computes with (matrices; vectors of any type the codecs read). */
+    public static Set<GgmlType> supportedTypes() {
+        return Set.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.F32);
+    }
+
+    @Override
+    public String name() {
+        return "cuda (" + context.device().name() + ")";
+    }
+
+    /**
+     * Uploads the weights.
+     *
+     * @throws UnsupportedOnGpuException a tensor type or head size without a GPU kernel
+     * @throws GpuMemoryException        the weights do not fit in the free GPU memory
+     */
+    @Override
+    public CudaModel load(ModelWeights weights) {
+        context.makeCurrent();
+        CudaModel.attentionShape(weights.config()); // refuse unsupported head sizes before uploading
+        DeviceWeights uploaded = DeviceWeights.upload(weights, context, stream);
+        return new CudaModel(weights.config(), uploaded, context, stream, kernels);
+    }
+
+    @Override
+    public void close() {
+        context.makeCurrent();
+        kernels.close();
+        stream.close();
+        context.close();
+    }
+}

@@ -1,0 +1,204 @@
+package io.panllm.runtime.cuda;
+
+import io.panllm.kernels.CudaContext;
+import io.panllm.kernels.CudaStream;
+import io.panllm.kernels.DecodeKernels;
+import io.panllm.kernels.DecodeKernels.AttentionShape;
+import io.panllm.kernels.DecodeKernels.RopePairs;
+import io.panllm.kernels.DeviceBuffer;
+import io.panllm.runtime.Session;
+import io.panllm.runtime.backend.Backend;
+import io.panllm.runtime.model.ModelConfig;
+import io.panllm.runtime.model.RopeLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The Llama forward pass on the GPU, one token at a time: each step is two captured CUDA graphs
+ * (embedding and every layer; final norm and LM head) replayed with the token id and position
+ * copied into device memory first (8 bytes). A layer: RMSNorm, Q/K/V GEMVs (+ biases), RoPE with
+ * the KV-cache append, attention over the cache (split over positions), output projection,
+ * residual, RMSNorm, gate/up GEMVs, SwiGLU, down projection, residual. Logits are copied back
+ * only for the tokens whose logits are wanted; {@link #forwardGreedy} copies back one token id.
+ */
+public final class CudaModel implements Backend.BackendModel {
+    private final ModelConfig config;
+    private final CudaContext context;
+    private final CudaStream stream;
+    private final CudaKernels kernels;
+    private final DeviceWeights weights;
+    private final AttentionShape attentionShape;
+    private final int attentionSplits;
+
+    CudaModel(ModelConfig config, DeviceWeights weights, CudaContext context, CudaStream stream, CudaKernels kernels) {
+        this.config = config;
+        this.weights = weights;
+        this.context = context;
+        this.stream = stream;
+        this.kernels = kernels;
+        this.attentionShape = attentionShape(config);
+        // CTAs of the attention kernel over all heads, per SM: 2 measured fastest on the H100 for
+        // Llama-3.2-1B shapes (2, 4, 8, 16 tried; NOTES.md). The property is for tuning runs.
+        int multiprocessors = context.device().multiprocessors();
+        int ctasPerSm = Integer.getInteger("panllm.cuda.attentionCtasPerSm", 2);
+        this.attentionSplits = Math.max(1, Math.min(64,
+                (ctasPerSm * multiprocessors + config.headCount() - 1) / config.headCount()));
+    }
+
+    /** The attention kernel's view of the configuration; refuses head sizes it cannot take. */
+    static AttentionShape attentionShape(ModelConfig config) {
+        try {
+            return new AttentionShape(config.headCount(), config.headCountKv(), config.headDim());
+        } catch (IllegalArgumentException e) {
+            throw new UnsupportedOnGpuException("head dimension " + config.headDim() + " (" + e.getMessage() + ")");
+        }
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** Device bytes of the weights. */
+    public long weightBytes() {
+        return weights.byteSize();
+    }
+
+    @Override
+    public Backend.KvCache newKvCache(int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("context size must be at least 1, got " + capacity);
+        }
+        context.makeCurrent();
+        return new CudaKvCache(config, capacity, attentionSplits, context);
+    }
+
+    @Override
+    public void forward(Backend.KvCache cache, int[] tokens, int startPosition, Backend.Logits wanted,
+            Session.LogitsSink sink) {
+        CudaKvCache kv = prepare(cache, tokens, startPosition);
+        float[] logits = new float[config.vocabSize()];
+        for (int i = 0; i < tokens.length; i++) {
+            boolean wantLogits = wanted == Backend.Logits.ALL || i == tokens.length - 1;
+            runLayers(kv, startPosition + i);
+            if (wantLogits) {
+                kv.headGraph.launch(stream);
+                kv.logits.copyToAsync(kv.hostLogits.segment(), stream);
+                stream.synchronize();
+                MemorySegment.copy(kv.hostLogits.segment(), ValueLayout.JAVA_FLOAT, 0, logits, 0, logits.length);
+                sink.accept(i, logits);
+            }
+        }
+    }
+
+    /**
+     * Runs {@code tokens} as {@link #forward} does and returns the id of the largest logit after
+     * the last one (the first on ties), computed on the GPU: 4 bytes come back instead of the logits.
+     */
+    public int forwardGreedy(Backend.KvCache cache, int[] tokens, int startPosition) {
+        CudaKvCache kv = prepare(cache, tokens, startPosition);
+        for (int i = 0; i < tokens.length; i++) {
+            runLayers(kv, startPosition + i);
+        }
+        kv.headGraph.launch(stream);
+        kernels.decode().argmax(stream, kv.logits, config.vocabSize(), kv.argmax);
+        kv.argmax.copyToAsync(kv.hostArgmax.segment(), stream);
+        stream.synchronize();
+        return kv.hostArgmax.segment().get(ValueLayout.JAVA_INT, 0);
+    }
+
+    private CudaKvCache prepare(Backend.KvCache cache, int[] tokens, int startPosition) {
+        if (!(cache instanceof CudaKvCache kv)) {
+            throw new IllegalArgumentException("not a KV cache of the CUDA backend: " + cache);
+        }
+        if (tokens.length == 0 || startPosition < 0 || startPosition + tokens.length > kv.capacity()) {
+            throw new IllegalArgumentException("positions " + startPosition + " to " + (startPosition + tokens.length)
+                    + " do not fit in a cache of " + kv.capacity());
+        }
+        context.makeCurrent();
+        if (kv.layersGraph == null) {
+            kv.layersGraph = kv.keep(stream.capture(() -> enqueueLayers(kv)));
+            kv.headGraph = kv.keep(stream.capture(() -> enqueueHead(kv)));
+        }
+        // (token, position) of every step goes to its own pinned slot, so the copies can all be queued
+        MemorySegment inputs = kv.hostStepInputs.segment();
+        for (int i = 0; i < tokens.length; i++) {
+            int position = startPosition + i;
+            inputs.setAtIndex(ValueLayout.JAVA_INT, 2L * position, tokens[i]);
+            inputs.setAtIndex(ValueLayout.JAVA_INT, 2L * position + 1, position);
+        }
+        return kv;
+    }
+
+    /** Queues the step of the token at {@code position} (its input already in the pinned slots). */
+    private void runLayers(CudaKvCache kv, int position) {
+        kv.stepInput.copyFromAsync(kv.hostStepInputs.segment().asSlice(8L * position, 8), stream);
+        kv.layersGraph.launch(stream);
+    }
+
+    /** What the layers graph runs: embedding lookup, then every layer. */
+    private void enqueueLayers(CudaKvCache kv) {
+        weights.tokenEmbedding.lookUpRow(kernels, stream, kv.token, kv.residual);
+        for (int l = 0; l < weights.layers.size(); l++) {
+            DeviceWeights.Layer layer = weights.layers.get(l);
+            enqueueAttention(kv, layer, l);
+            enqueueFeedForward(kv, layer);
+        }
+    }
+
+    private void enqueueAttention(CudaKvCache kv, DeviceWeights.Layer layer, int l) {
+        int dim = config.embeddingLength();
+        rmsNorm(kv.normed, kv.residual, layer.attentionNorm());
+        DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.qkv);
+        addBias(kv.query, layer.queryBias(), config.queryDim());
+        addBias(kv.key, layer.keyBias(), config.kvDim());
+        addBias(kv.value, layer.valueBias(), config.kvDim());
+        RopePairs pairs = config.ropeLayout() == RopeLayout.ADJACENT_PAIRS ? RopePairs.ADJACENT : RopePairs.HALVES;
+        DecodeKernels decode = kernels.decode();
+        decode.ropeAndStore(stream, attentionShape, config.ropeDimensionCount(), pairs, kv.query, kv.key, kv.value,
+                kv.keys[l], kv.values[l], weights.ropeInverseFrequencies, kv.position);
+        decode.attention(stream, attentionShape, attentionSplits, kv.query, kv.keys[l], kv.values[l], kv.position,
+                kv.attentionPartials, kv.attention);
+        layer.attentionOutput().multiply(kernels, stream, kv.attention, kv.projected);
+        kernels.layer().add(stream, kv.residual, kv.projected, dim);
+    }
+
+    private void enqueueFeedForward(CudaKvCache kv, DeviceWeights.Layer layer) {
+        int dim = config.embeddingLength();
+        rmsNorm(kv.normed, kv.residual, layer.ffnNorm());
+        DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.gateUp);
+        kernels.layer().swiglu(stream, kv.gate, kv.gate, kv.up, config.feedForwardLength());
+        layer.ffnDown().multiply(kernels, stream, kv.gate, kv.projected);
+        kernels.layer().add(stream, kv.residual, kv.projected, dim);
+    }
+
+    /** {@code x += bias}, if the model has the bias. */
+    private void addBias(DeviceBuffer x, DeviceBuffer bias, int n) {
+        if (bias != null) {
+            kernels.layer().add(stream, x, bias, n);
+        }
+    }
+
+    /** RMSNorm of the model's width: the one-pass kernel where it fits, else the general one. */
+    private void rmsNorm(DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight) {
+        int dim = config.embeddingLength();
+        if (DecodeKernels.rmsNormFits(dim)) {
+            kernels.decode().rmsNorm(stream, out, x, weight, dim, config.rmsNormEps());
+        } else {
+            kernels.layer().rmsNorm(stream, out, x, weight, 1, dim, config.rmsNormEps());
+        }
+    }
+
+    /** What the head graph runs: final norm and LM head. */
+    private void enqueueHead(CudaKvCache kv) {
+        rmsNorm(kv.normed, kv.residual, weights.outputNorm);
+        weights.output.multiply(kernels, stream, kv.normed, kv.logits);
+    }
+
+    @Override
+    public void close() {
+        context.makeCurrent();
+        stream.synchronize();
+        weights.close();
+    }
+}

@@ -1,0 +1,97 @@
+package io.panllm.runtime.cuda;
+
+import io.panllm.kernels.CudaStream;
+import io.panllm.kernels.DecodeKernels.RowFormat;
+import io.panllm.kernels.DeviceBuffer;
+import io.panllm.kernels.WeightFormat;
+import io.panllm.runtime.model.TensorView;
+import io.panllm.tensor.GgmlType;
+
+/**
+ * A weight matrix on the GPU in its GGUF type, as uploaded from the file (one stored row per
+ * output), and the kernel that multiplies with it: the block-layout GEMVs for Q4_0, Q8_0 and F16,
+ * the one-warp-per-row kernel for F32 and for F16 rows whose length is not a multiple of 8.
+ */
+final class DeviceMatrix {
+    final String name;
+    final DeviceBuffer data;
+    final GgmlType type;
+    final int rows;
+    final int cols;
+    private final WeightFormat gemvFormat;   // null: rowDot with rowFormat
+    private final RowFormat rowFormat;
+
+    private DeviceMatrix(String name, DeviceBuffer data, GgmlType type, int rows, int cols) {
+        this.name = name;
+        this.data = data;
+        this.type = type;
+        this.rows = rows;
+        this.cols = cols;
+        this.gemvFormat = gemvFormat(type, cols);
+        this.rowFormat = rowFormat(type);
+    }
+
+    /** Checks that the GPU can multiply with {@code view} (before anything is uploaded). */
+    static void checkSupported(TensorView view) {
+        if (gemvFormat(view.type(), Math.toIntExact(view.rowLength())) == null
+                && (view.type() != GgmlType.F32 && view.type() != GgmlType.F16)) {
+            throw new UnsupportedOnGpuException("tensor '" + view.name() + "' is " + view.type()
+                    + " (the CUDA backend multiplies with Q4_0, Q8_0, F16 and F32)");
+        }
+    }
+
+    static DeviceMatrix of(TensorView view, DeviceBuffer data) {
+        checkSupported(view);
+        return new DeviceMatrix(view.name(), data, view.type(), Math.toIntExact(view.rows()),
+                Math.toIntExact(view.rowLength()));
+    }
+
+    private static WeightFormat gemvFormat(GgmlType type, int cols) {
+        return switch (type) {
+            case Q4_0 -> WeightFormat.Q4_0;
+            case Q8_0 -> WeightFormat.Q8_0;
+            case F16 -> cols % WeightFormat.F16.blockSize == 0 ? WeightFormat.F16 : null;
+            default -> null;
+        };
+    }
+
+    /** The row layout the embedding lookup reads, or null where it has no kernel for the type. */
+    static RowFormat rowFormat(GgmlType type) {
+        return switch (type) {
+            case F32 -> RowFormat.F32;
+            case F16 -> RowFormat.F16;
+            case Q8_0 -> RowFormat.Q8_0;
+            case Q4_0 -> RowFormat.Q4_0;
+            default -> null;
+        };
+    }
+
+    /** Matrices of one type stacked row-wise in {@code data} (already checked), as one. */
+    static DeviceMatrix stacked(String name, DeviceBuffer data, GgmlType type, int rows, int cols) {
+        return new DeviceMatrix(name, data, type, rows, cols);
+    }
+
+    /** Enqueues {@code y = W x} for each of {@code matrices} in turn, their outputs one after the other in {@code y}. */
+    static void multiplyAll(java.util.List<DeviceMatrix> matrices, CudaKernels kernels, CudaStream stream, DeviceBuffer x,
+                            DeviceBuffer y) {
+        long offset = 0;
+        for (DeviceMatrix m : matrices) {
+            m.multiply(kernels, stream, x, y.slice(offset, 4L * m.rows));
+            offset += 4L * m.rows;
+        }
+    }
+
+    /** Enqueues {@code y = this x}. */
+    void multiply(CudaKernels kernels, CudaStream stream, DeviceBuffer x, DeviceBuffer y) {
+        if (gemvFormat != null) {
+            kernels.gemv().gemv(stream, gemvFormat, data, x, y, rows, cols);
+        } else {
+            kernels.decode().rowDot(stream, rowFormat, data, x, y, rows, cols);
+        }
+    }
+
+    /** Enqueues {@code out = row token of this matrix}, dequantized (the embedding lookup). */
+    void lookUpRow(CudaKernels kernels, CudaStream stream, DeviceBuffer token, DeviceBuffer out) {
+        kernels.decode().embed(stream, rowFormat, data, token, out, cols);
+    }
+}
