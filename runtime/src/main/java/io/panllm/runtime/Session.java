@@ -26,6 +26,15 @@ public interface Session extends AutoCloseable {
      */
     void forward(int[] tokens, LogitsSink sink);
 
+    /**
+     * Processes {@code tokens} like {@link #forward(int[])} and returns the most likely next token
+     * (greedy decoding). A GPU backend finds it on the device and copies back one id instead of
+     * the whole vocabulary's logits.
+     */
+    default int forwardGreedy(int[] tokens) {
+        return Argmax.of(forward(tokens));
+    }
+
     /** Forgets every position from {@code position} on (0 clears the cache). */
     void rewind(int position);
 

@@ -52,6 +52,16 @@ public interface Backend extends AutoCloseable {
         void forward(KvCache cache, int[] tokens, int startPosition, Logits wanted,
                 io.panllm.runtime.Session.LogitsSink sink);
 
+        /**
+         * Runs {@code tokens} as {@link #forward} does and returns the argmax of the last logits
+         * (greedy decoding); backends that can find it where the logits are override this.
+         */
+        default int forwardGreedy(KvCache cache, int[] tokens, int startPosition) {
+            int[] best = new int[1];
+            forward(cache, tokens, startPosition, Logits.LAST, (index, logits) -> best[0] = io.panllm.runtime.Argmax.of(logits));
+            return best[0];
+        }
+
         /** Frees the backend's copy of the weights (nothing for the CPU). */
         @Override
         void close();

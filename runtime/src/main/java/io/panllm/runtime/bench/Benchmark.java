@@ -53,8 +53,7 @@ public final class Benchmark {
                     int token = random.nextInt(model.vocabSize());
                     long t0 = System.nanoTime();
                     for (int i = 0; i < options.genTokens(); i++) {
-                        float[] logits = session.forward(new int[] {token});
-                        token = argmax(logits);
+                        token = session.forwardGreedy(new int[] {token});
                     }
                     return System.nanoTime() - t0;
                 }));
@@ -92,15 +91,5 @@ public final class Benchmark {
             t[i] = random.nextInt(vocab);
         }
         return t;
-    }
-
-    static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

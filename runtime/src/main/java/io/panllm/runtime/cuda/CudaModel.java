@@ -95,6 +95,7 @@ public final class CudaModel implements Backend.BackendModel {
      * Runs {@code tokens} as {@link #forward} does and returns the id of the largest logit after
      * the last one (the first on ties), computed on the GPU: 4 bytes come back instead of the logits.
      */
+    @Override
     public int forwardGreedy(Backend.KvCache cache, int[] tokens, int startPosition) {
         CudaKvCache kv = prepare(cache, tokens, startPosition);
         for (int i = 0; i < tokens.length; i++) {

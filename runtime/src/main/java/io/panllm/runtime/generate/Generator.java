@@ -69,15 +69,18 @@ public final class Generator {
         TextStream textStream = textStreams.get();
         StringBuilder text = new StringBuilder();
 
+        // Greedy decoding without penalties needs only the argmax, which the backend can find
+        // where the logits are (a GPU then copies back one id per token, not the vocabulary).
+        boolean argmaxOnly = sampler.config().isGreedy() && !sampler.config().penalizes();
         long promptStart = System.nanoTime();
-        float[] logits = session.forward(prompt);
+        int next = argmaxOnly ? session.forwardGreedy(prompt) : sampler.sample(session.forward(prompt));
         long generationStart = System.nanoTime();
 
         int[] tokens = new int[16];
         int count = 0;
         StopReason reason = options.reachedLimit(0) ? StopReason.MAX_TOKENS : null;
         while (reason == null) {
-            int token = sampler.sample(logits);
+            int token = next;
             sampler.accept(token);
             if (count == tokens.length) {
                 tokens = Arrays.copyOf(tokens, count * 2);
@@ -92,7 +95,8 @@ public final class Generator {
             listener.onToken(token, piece);
             reason = reasonToStopBeforeEvaluating(session, options, count, cancelled);
             if (reason == null) {
-                logits = session.forward(new int[] {token});
+                int[] step = {token};
+                next = argmaxOnly ? session.forwardGreedy(step) : sampler.sample(session.forward(step));
             }
         }
         String trailing = textStream.finish();

@@ -39,7 +39,21 @@ final class LlamaSession implements Session {
         run(tokens, Backend.Logits.ALL, sink);
     }
 
+    @Override
+    public int forwardGreedy(int[] tokens) {
+        check(tokens);
+        int token = model.forwardGreedy(cache, tokens, position);
+        position += tokens.length;
+        return token;
+    }
+
     private void run(int[] tokens, Backend.Logits wanted, LogitsSink sink) {
+        check(tokens);
+        model.forward(cache, tokens, position, wanted, sink);
+        position += tokens.length;
+    }
+
+    private void check(int[] tokens) {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("no tokens to process");
         }
@@ -52,8 +66,6 @@ final class LlamaSession implements Session {
                         + (vocabSize - 1) + ")");
             }
         }
-        model.forward(cache, tokens, position, wanted, sink);
-        position += tokens.length;
     }
 
     @Override
