@@ -45,6 +45,8 @@ import java.util.Set;
  * <p>Weights may be F32, F16, BF16, or bitsandbytes NF4 / FP4 / LLM.int8 ({@link BnbTensors}); they
  * are decoded to float32 rows and the converter quantizes them to the requested type. Unquantized
  * matrices that need no permutation are offered raw, so a BF16 checkpoint converts to BF16 by copying.
+ * Re-quantizing a bitsandbytes NF4 / FP4 weight to panllm's NF4 / FP4 extension gives back its codes
+ * (the block maximum decodes to exactly the absmax), apart from the absmax's rounding to fp16.
  * A 4-bit weight holds its decoded absmax values while open (4 bytes per 64 weights), so only the
  * weight being converted is kept open ({@link OpenWeight}).
  */

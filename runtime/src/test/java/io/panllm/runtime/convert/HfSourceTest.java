@@ -185,6 +185,29 @@ class HfSourceTest {
         assertThat(versusBf16).isLessThan(kind == BnbTensors.Kind.FP4 ? 0.3 : 0.2).isGreaterThan(1e-4); // close, but quantized
     }
 
+    /**
+     * NF4 weights re-quantized to panllm's NF4 extension keep their codes: the dequantized values
+     * give back the same block absmax (the largest element decodes to exactly +-absmax), so only
+     * the absmax's rounding to fp16 differs. ffn_down has rows of 64, a whole NF4 block.
+     */
+    @Test
+    void nf4WeightsKeepTheirCodesInTheNf4Extension() throws Exception {
+        TinyHfCheckpoint hf = new TinyHfCheckpoint(13, true);
+        Path checkpoint = dir.resolve("nf4");
+        BnbCheckpointWriter.quantize(hf.write(dir.resolve("bf16")), checkpoint, BnbTensors.Kind.NF4, false);
+        Path gguf = convert(checkpoint, TargetType.NF4, dir.resolve("nf4-ext.gguf"));
+        try (GgufFile f = GgufFile.open(gguf); SafetensorsCheckpoint st = SafetensorsCheckpoint.open(checkpoint)) {
+            GgufTensorInfo down = f.tensor("blk.1.ffn_down.weight");
+            assertThat(down.type()).isEqualTo(GgmlType.NF4);
+            float[] inGguf = GgmlType.NF4.codec().dequantize(f.tensorData(down), (int) down.elementCount());
+            float[] inBnb = BnbTensors.weight(st, "model.layers.1.mlp.down_proj").toFloats();
+            for (int i = 0; i < inBnb.length; i++) {
+                assertThat(inGguf[i]).as("element %d", i).isCloseTo(inBnb[i], org.assertj.core.data.Offset.offset(
+                        Math.abs(inBnb[i]) * 0x1p-10f + 1e-12f));
+            }
+        }
+    }
+
     @Test
     void shardedCheckpointConvertsToTheSameFileAsASingleOne() throws Exception {
         TinyHfCheckpoint hf = new TinyHfCheckpoint(12, false);
