@@ -1,5 +1,6 @@
 package io.panllm.runtime.compare;
 
+import io.panllm.runtime.PeakMemory;
 import io.panllm.runtime.LoadedModel;
 import io.panllm.runtime.bench.Benchmark;
 import io.panllm.runtime.convert.Converter;

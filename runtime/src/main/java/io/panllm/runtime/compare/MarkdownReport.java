@@ -142,16 +142,6 @@ public final class MarkdownReport {
 
     /** Binary units, as {@code panllm convert} prints sizes. */
     public static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = n;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
+        return io.panllm.runtime.PeakMemory.format(n);
     }
 }

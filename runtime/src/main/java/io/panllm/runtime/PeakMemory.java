@@ -1,4 +1,4 @@
-package io.panllm.runtime.compare;
+package io.panllm.runtime;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,11 +10,26 @@ import java.nio.file.Path;
  * the current resident size. Elsewhere the figures are -1 (unknown) or, when the reset is refused,
  * the peak since the process started (the report says which).
  */
-final class PeakMemory {
+public final class PeakMemory {
     private static final Path STATUS = Path.of("/proc/self/status");
     private static final Path CLEAR_REFS = Path.of("/proc/self/clear_refs");
 
     private PeakMemory() {
+    }
+
+    /** Bytes in binary units, as the reports print sizes: "730.83 MiB". */
+    public static String format(long n) {
+        if (n < 1024) {
+            return n + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(java.util.Locale.ROOT, "%.2f %s", v, units[u]);
     }
 
     /**
@@ -22,7 +37,7 @@ final class PeakMemory {
      * measured before (and the heap grown for it) counts as little as the collector allows;
      * false when this system does not allow the reset.
      */
-    static boolean reset() {
+    public static boolean reset() {
         System.gc();
         try {
             Files.writeString(CLEAR_REFS, "5");
@@ -33,7 +48,7 @@ final class PeakMemory {
     }
 
     /** Peak resident bytes since the last reset, -1 where unknown. */
-    static long residentSetPeakBytes() {
+    public static long residentSetPeakBytes() {
         try {
             for (String line : Files.readAllLines(STATUS)) {
                 if (line.startsWith("VmHWM:")) {
