@@ -29,6 +29,7 @@ public final class CudaModel implements Backend.BackendModel {
     private final DeviceWeights weights;
     private final AttentionShape attentionShape;
     private final int attentionSplits;
+    private CudaPrefill prefill;
 
     CudaModel(ModelConfig config, DeviceWeights weights, CudaContext context, CudaStream stream, CudaKernels kernels) {
         this.config = config;
@@ -78,17 +79,34 @@ public final class CudaModel implements Backend.BackendModel {
             Session.LogitsSink sink) {
         CudaKvCache kv = prepare(cache, tokens, startPosition);
         float[] logits = new float[config.vocabSize()];
+        if (CudaPrefill.takes(config, tokens.length)) {
+            prefill().run(kv, tokens, startPosition, wanted == Backend.Logits.ALL, i -> emitLogits(kv, i, logits, sink));
+            return;
+        }
         for (int i = 0; i < tokens.length; i++) {
             boolean wantLogits = wanted == Backend.Logits.ALL || i == tokens.length - 1;
             runLayers(kv, startPosition + i);
             if (wantLogits) {
-                kv.headGraph.launch(stream);
-                kv.logits.copyToAsync(kv.hostLogits.segment(), stream);
-                stream.synchronize();
-                MemorySegment.copy(kv.hostLogits.segment(), ValueLayout.JAVA_FLOAT, 0, logits, 0, logits.length);
-                sink.accept(i, logits);
+                emitLogits(kv, i, logits, sink);
             }
         }
+    }
+
+    /** Final norm and LM head over {@code kv.residual}, the logits to the host and the sink. */
+    private void emitLogits(CudaKvCache kv, int index, float[] logits, Session.LogitsSink sink) {
+        kv.headGraph.launch(stream);
+        kv.logits.copyToAsync(kv.hostLogits.segment(), stream);
+        stream.synchronize();
+        MemorySegment.copy(kv.hostLogits.segment(), ValueLayout.JAVA_FLOAT, 0, logits, 0, logits.length);
+        sink.accept(index, logits);
+    }
+
+    /** The batched prompt path (CudaPrefill), its buffers allocated on first use. */
+    private CudaPrefill prefill() {
+        if (prefill == null) {
+            prefill = new CudaPrefill(config, weights, context, stream, kernels);
+        }
+        return prefill;
     }
 
     /**
@@ -98,8 +116,12 @@ public final class CudaModel implements Backend.BackendModel {
     @Override
     public int forwardGreedy(Backend.KvCache cache, int[] tokens, int startPosition) {
         CudaKvCache kv = prepare(cache, tokens, startPosition);
-        for (int i = 0; i < tokens.length; i++) {
-            runLayers(kv, startPosition + i);
+        if (CudaPrefill.takes(config, tokens.length)) {
+            prefill().run(kv, tokens, startPosition, false, i -> { });
+        } else {
+            for (int i = 0; i < tokens.length; i++) {
+                runLayers(kv, startPosition + i);
+            }
         }
         kv.headGraph.launch(stream);
         kernels.decode().argmax(stream, kv.logits, config.vocabSize(), kv.argmax);
@@ -200,6 +222,9 @@ public final class CudaModel implements Backend.BackendModel {
     public void close() {
         context.makeCurrent();
         stream.synchronize();
+        if (prefill != null) {
+            prefill.close();
+        }
         weights.close();
     }
 }
