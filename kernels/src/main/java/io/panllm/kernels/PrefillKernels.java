@@ -16,6 +16,7 @@ public final class PrefillKernels implements AutoCloseable {
     private static final int THREADS = 256;
 
     private final CudaModule module;
+    private final CudaKernel embedRows;
     private final CudaKernel dequantQ4_0;
     private final CudaKernel dequantQ8_0;
     private final CudaKernel convertF32;
@@ -28,6 +29,7 @@ public final class PrefillKernels implements AutoCloseable {
     /** Loads the prefill module into the current context. */
     public PrefillKernels(CudaContext context) {
         this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/prefill.ptx");
+        this.embedRows = module.kernel("embed_rows");
         this.dequantQ4_0 = module.kernel("dequant_q4_0_f16");
         this.dequantQ8_0 = module.kernel("dequant_q8_0_f16");
         this.convertF32 = module.kernel("convert_f32_f16");
@@ -36,6 +38,33 @@ public final class PrefillKernels implements AutoCloseable {
         this.ropeStoreKvRows = module.kernel("rope_store_kv_rows");
         this.attention = module.kernel("attention_prefill");
         this.maxBlocks = context.device().multiprocessors() * 16;
+    }
+
+    /**
+     * {@code out[i] = row tokens[i] of table} dequantized to float32, for {@code count} token ids
+     * (uint32 in device memory), rows of {@code cols} in {@code format}. Ids are not checked
+     * against the table: the caller validates them (the tokenizer's ids).
+     */
+    public void embedRows(CudaStream stream, DecodeKernels.RowFormat format, DeviceBuffer table, DeviceBuffer tokens,
+                          int count, DeviceBuffer out, int cols) {
+        checkBatch(count);
+        int code = switch (format) { // the format numbers of embed_rows
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q8_0 -> 2;
+            case Q4_0 -> 3;
+            default -> throw new IllegalArgumentException("embedRows has no kernel for " + format + " rows");
+        };
+        long rowBytes = format.rowBytes(cols);
+        table.requireAtLeast(rowBytes, "embedding table");
+        tokens.requireAtLeast(4L * count, "token ids");
+        out.requireAtLeast(4L * count * cols, "embeddings out");
+        int blocks = Math.max(1, Math.min(64, (cols + THREADS - 1) / THREADS));
+        try (Arena arena = Arena.ofConfined()) {
+            embedRows.launch(stream, new LaunchShape(blocks, count, 1, THREADS, 1, 1, 0), new KernelArgs(arena)
+                    .pointer(out).pointer(table).pointer(tokens).i32(cols).i32(Math.toIntExact(rowBytes))
+                    .i32(code));
+        }
     }
 
     /**

@@ -83,6 +83,32 @@ class PrefillKernelTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void embeddingRowsOfABatch(WeightFormat format) {
+        assumeDevice();
+        int rows = 301;
+        int cols = 2080;
+        int[] tokens = {300, 0, 17, 17, 299, 5, 123};
+        DecodeKernels.RowFormat rowFormat = DecodeKernels.RowFormat.valueOf(format.name());
+        try (Arena arena = Arena.ofConfined();
+             DeviceBuffer table = context.allocate(format.matrixBytes(rows, cols));
+             DeviceBuffer ids = context.allocate(4L * tokens.length);
+             DeviceBuffer out = context.allocate(4L * tokens.length * cols)) {
+            MemorySegment host = RandomWeights.matrix(arena, random, format, rows, cols);
+            table.copyFrom(host, stream);
+            ids.copyFrom(arena.allocateFrom(ValueLayout.JAVA_INT, tokens), stream);
+            out.fillWords(NAN_BITS, stream);
+            kernels.embedRows(stream, rowFormat, table, ids, tokens.length, out, cols);
+            float[] actual = download(arena, out, tokens.length * cols);
+            for (int i = 0; i < tokens.length; i++) {
+                float[] expected = Dequantize.row(format, host, tokens[i], cols);
+                assertThat(java.util.Arrays.copyOfRange(actual, i * cols, (i + 1) * cols)).as("%s row %d", format, i)
+                        .containsExactly(expected);
+            }
+        }
+    }
+
     @Test
     void halfConversionAndSwigluRows() {
         assumeDevice();

@@ -170,10 +170,8 @@ final class CudaPrefill implements AutoCloseable {
                     first + count));
             tokenIds.copyFrom(ids, stream); // waits for the stream: the previous batch's use of tokenIds is over
         }
-        int dim = config.embeddingLength();
-        for (int i = 0; i < count; i++) {
-            weights.tokenEmbedding.lookUpRow(kernels, stream, tokenIds.slice(4L * i, 4), residual.slice(4L * i * dim, 4L * dim));
-        }
+        DeviceMatrix table = weights.tokenEmbedding;
+        prefill.embedRows(stream, DeviceMatrix.rowFormat(table.type), table.data, tokenIds, count, residual, table.cols);
     }
 
     private void attentionBlock(CudaKvCache kv, DeviceWeights.Layer layer, int l, int count, int startPosition) {
