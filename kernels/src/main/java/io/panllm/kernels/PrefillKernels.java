@@ -24,6 +24,7 @@ public final class PrefillKernels implements AutoCloseable {
     private final CudaKernel addRows;
     private final CudaKernel ropeStoreKvRows;
     private final CudaKernel attention;
+    private final CudaKernel causalSoftmax;
     private final int maxBlocks;
 
     /** Loads the prefill module into the current context. */
@@ -37,6 +38,7 @@ public final class PrefillKernels implements AutoCloseable {
         this.addRows = module.kernel("add_rows_f32");
         this.ropeStoreKvRows = module.kernel("rope_store_kv_rows");
         this.attention = module.kernel("attention_prefill");
+        this.causalSoftmax = module.kernel("causal_softmax_rows");
         this.maxBlocks = context.device().multiprocessors() * 16;
     }
 
@@ -177,6 +179,27 @@ public final class PrefillKernels implements AutoCloseable {
                     .pointer(out).pointer(qkv).pointer(keyCache).pointer(valueCache).i32(startPosition).i32(tokens)
                     .i32(shape.heads()).i32(shape.headDim()).i32(shape.kvDim()).i32(shape.heads() / shape.kvHeads())
                     .i32(qkvStride).f32(scaleLog2));
+        }
+    }
+
+    /**
+     * In place, for each of {@code heads * tokens} rows of {@code positions} attention scores
+     * (q . k, unscaled; row r belongs to query token r % tokens): the softmax of score / sqrt(headDim)
+     * over positions 0 .. startPosition + token, zeros after them (the causal mask).
+     */
+    public void causalSoftmax(CudaStream stream, DeviceBuffer scores, int heads, int tokens, int positions,
+                              int startPosition, int headDim) {
+        checkBatch(tokens);
+        if (startPosition + tokens > positions) {
+            throw new IllegalArgumentException("rows of " + positions + " scores cannot hold positions up to "
+                    + (startPosition + tokens));
+        }
+        long rows = (long) heads * tokens;
+        scores.requireAtLeast(4L * rows * positions, "attention scores");
+        float scaleLog2 = (float) (1.0 / Math.sqrt(headDim) / Math.log(2.0));
+        try (Arena arena = Arena.ofConfined()) {
+            causalSoftmax.launch(stream, LaunchShape.of(Math.toIntExact((rows + 3) / 4), 128), new KernelArgs(arena)
+                    .pointer(scores).i32((int) rows).i32(tokens).i32(positions).i32(startPosition).f32(scaleLog2));
         }
     }
 

@@ -124,6 +124,28 @@ class PrefillKernelTest {
     }
 
     @Test
+    void causalSoftmaxMasksFuturePositions() {
+        assumeDevice();
+        int heads = 3;
+        int tokens = 37;
+        int start = 6;
+        int positions = start + tokens + 5; // rows longer than the last token needs
+        float[] scores = RandomWeights.gaussian(random, heads * tokens * positions, 4.0);
+        try (Arena arena = Arena.ofConfined();
+             DeviceBuffer s = upload(arena, scores)) {
+            kernels.causalSoftmax(stream, s, heads, tokens, positions, start, 40);
+            float[] expected = PrefillReference.causalSoftmax(scores, heads * tokens, tokens, positions, start, 40);
+            float[] actual = download(arena, s, scores.length);
+            assertThat(relativeError(actual, expected)).isLessThan(1e-5);
+            for (int r = 0; r < heads * tokens; r++) {
+                for (int p = start + r % tokens + 1; p < positions; p++) {
+                    assertThat(actual[r * positions + p]).as("row %d, masked position %d", r, p).isZero();
+                }
+            }
+        }
+    }
+
+    @Test
     void biasIsAddedToTheFirstColumnsOfEveryRow() {
         assumeDevice();
         int rows = 9;

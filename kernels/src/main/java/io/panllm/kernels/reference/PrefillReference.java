@@ -79,4 +79,24 @@ public final class PrefillReference {
         }
         return out;
     }
+
+    /** Rows of scores (query token r % tokens): softmax(score / sqrt(headDim)) up to start + token, zeros after. */
+    public static float[] causalSoftmax(float[] scores, int rows, int tokens, int positions, int start, int headDim) {
+        float[] out = new float[scores.length];
+        for (int r = 0; r < rows; r++) {
+            int n = start + r % tokens + 1;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int p = 0; p < n; p++) {
+                max = Math.max(max, scores[r * positions + p] / Math.sqrt(headDim));
+            }
+            double sum = 0;
+            for (int p = 0; p < n; p++) {
+                sum += Math.exp(scores[r * positions + p] / Math.sqrt(headDim) - max);
+            }
+            for (int p = 0; p < n; p++) {
+                out[r * positions + p] = (float) (Math.exp(scores[r * positions + p] / Math.sqrt(headDim) - max) / sum);
+            }
+        }
+        return out;
+    }
 }

@@ -39,6 +39,8 @@ final class CudaPrefill implements AutoCloseable {
      * tokens) replay the decode graph, which keeps fp32 operands throughout.
      */
     static final int MIN_TOKENS = Integer.getInteger("panllm.cuda.prefillMinTokens", 8);
+    /** Attention scores of a batch at most (heads x tokens x positions floats), else the warp kernel. */
+    static final long MAX_SCORE_BYTES = Long.getLong("panllm.cuda.prefillMaxScoreBytes", 1L << 30);
 
     private final ModelConfig config;
     private final DeviceWeights weights;
@@ -49,6 +51,9 @@ final class CudaPrefill implements AutoCloseable {
     private final AttentionShape shape;
     private final int qkvWidth;
     private final List<DeviceBuffer> allocations = new ArrayList<>();
+    private final CudaContext context;
+    /** Attention scores, [heads][tokens][positions]; sized by the longest batch so far. */
+    private DeviceBuffer scores;
 
     private final DeviceBuffer tokenIds;
     private final DeviceBuffer residual;
@@ -73,6 +78,7 @@ final class CudaPrefill implements AutoCloseable {
         this.weights = weights;
         this.stream = stream;
         this.kernels = kernels;
+        this.context = context;
         this.shape = CudaModel.attentionShape(config);
         this.qkvWidth = config.queryDim() + 2 * config.kvDim();
         int dim = config.embeddingLength();
@@ -187,10 +193,66 @@ final class CudaPrefill implements AutoCloseable {
         RopePairs pairs = config.ropeLayout() == RopeLayout.ADJACENT_PAIRS ? RopePairs.ADJACENT : RopePairs.HALVES;
         prefill.ropeAndStore(stream, shape, config.ropeDimensionCount(), pairs, qkv, count, startPosition, kv.keys[l],
                 kv.values[l], weights.ropeInverseFrequencies);
-        prefill.attention(stream, shape, qkv, qkvWidth, count, startPosition, kv.keys[l], kv.values[l], attention);
+        attend(kv, l, count, startPosition);
         prefill.toHalf(stream, attention, half, count * queryDim);
         linear(List.of(layer.attentionOutput()), half, count, projected, dim);
         kernels.layer().add(stream, residual, projected, count * dim);
+    }
+
+    /**
+     * {@code attention} = causal attention of the batch's queries over the cache, as two cuBLAS
+     * products in fp32 around a softmax kernel: S = Q K^T for every head (the query heads of a
+     * KV group j-th in their group batched over the groups, one strided call per j), the causal
+     * softmax of S / sqrt(headDim) in place, then O = P V. The score matrices take heads x tokens
+     * x positions floats; where that would exceed {@link #MAX_SCORE_BYTES} (long contexts) the
+     * one-warp-per-query kernel runs instead.
+     */
+    private void attend(CudaKvCache kv, int l, int count, int startPosition) {
+        int positions = startPosition + count;
+        int heads = config.headCount();
+        long scoreBytes = 4L * heads * count * positions;
+        if (scoreBytes > MAX_SCORE_BYTES) {
+            prefill.attention(stream, shape, qkv, qkvWidth, count, startPosition, kv.keys[l], kv.values[l], attention);
+            return;
+        }
+        DeviceBuffer scores = scores(scoreBytes);
+        int headDim = config.headDim();
+        int group = heads / config.headCountKv();
+        int kvHeads = config.headCountKv();
+        long headScores = (long) count * positions; // floats of one head's scores
+        for (int j = 0; j < group; j++) {
+            // S_h^T (positions x count, column-major) = K_g . Q_h^T, for h = g group + j over the KV heads g
+            cublas.gemmStridedBatched(Cublas.Operation.T, Cublas.Operation.N, positions, count, headDim,
+                    1f, kv.keys[l], Cublas.DataType.F32, config.kvDim(), headDim,
+                    tail(qkv, 4L * j * headDim), Cublas.DataType.F32, qkvWidth, (long) group * headDim,
+                    0f, tail(scores, 4L * j * headScores), Cublas.DataType.F32, positions, group * headScores, kvHeads);
+        }
+        prefill.causalSoftmax(stream, scores, heads, count, positions, startPosition, headDim);
+        for (int j = 0; j < group; j++) {
+            // O_h^T (headDim x count, rows of queryDim) = V_g^T . P_h^T
+            cublas.gemmStridedBatched(Cublas.Operation.N, Cublas.Operation.N, headDim, count, positions,
+                    1f, kv.values[l], Cublas.DataType.F32, config.kvDim(), headDim,
+                    tail(scores, 4L * j * headScores), Cublas.DataType.F32, positions, group * headScores,
+                    0f, tail(attention, 4L * j * headDim), Cublas.DataType.F32, config.queryDim(), (long) group * headDim,
+                    kvHeads);
+        }
+    }
+
+    /** The scores buffer, reallocated when a batch needs more than it holds. */
+    private DeviceBuffer scores(long bytes) {
+        if (scores == null || scores.byteSize() < bytes) {
+            if (scores != null) {
+                allocations.remove(scores);
+                scores.close();
+                scores = null;
+            }
+            scores = allocate(context, bytes);
+        }
+        return scores;
+    }
+
+    private static DeviceBuffer tail(DeviceBuffer buffer, long offset) {
+        return buffer.slice(offset, buffer.byteSize() - offset);
     }
 
     private void feedForwardBlock(DeviceWeights.Layer layer, int count) {
