@@ -2,6 +2,7 @@ package io.panllm.runtime.cuda;
 
 import io.panllm.kernels.CudaContext;
 import io.panllm.kernels.CudaStream;
+import io.panllm.kernels.CudaUnavailableException;
 import io.panllm.kernels.DecodeKernels;
 import io.panllm.kernels.DecodeKernels.AttentionShape;
 import io.panllm.kernels.DecodeKernels.RopePairs;
@@ -20,6 +21,7 @@ import java.lang.foreign.ValueLayout;
  * the KV-cache append, attention over the cache (split over positions), output projection,
  * residual, RMSNorm, gate/up GEMVs, SwiGLU, down projection, residual. Logits are copied back
  * only for the tokens whose logits are wanted; {@link #forwardGreedy} copies back one token id.
+ * Prompts of {@link CudaPrefill#MIN_TOKENS} tokens or more run batched through {@link CudaPrefill}.
  */
 public final class CudaModel implements Backend.BackendModel {
     private final ModelConfig config;
@@ -30,6 +32,7 @@ public final class CudaModel implements Backend.BackendModel {
     private final AttentionShape attentionShape;
     private final int attentionSplits;
     private CudaPrefill prefill;
+    private boolean noCublas;
 
     CudaModel(ModelConfig config, DeviceWeights weights, CudaContext context, CudaStream stream, CudaKernels kernels) {
         this.config = config;
@@ -79,8 +82,8 @@ public final class CudaModel implements Backend.BackendModel {
             Session.LogitsSink sink) {
         CudaKvCache kv = prepare(cache, tokens, startPosition);
         float[] logits = new float[config.vocabSize()];
-        if (CudaPrefill.takes(config, tokens.length)) {
-            prefill().run(kv, tokens, startPosition, wanted == Backend.Logits.ALL, i -> emitLogits(kv, i, logits, sink));
+        if (batched(tokens.length)) {
+            prefill.run(kv, tokens, startPosition, wanted == Backend.Logits.ALL, i -> emitLogits(kv, i, logits, sink));
             return;
         }
         for (int i = 0; i < tokens.length; i++) {
@@ -101,12 +104,23 @@ public final class CudaModel implements Backend.BackendModel {
         sink.accept(index, logits);
     }
 
-    /** The batched prompt path (CudaPrefill), its buffers allocated on first use. */
-    private CudaPrefill prefill() {
-        if (prefill == null) {
-            prefill = new CudaPrefill(config, weights, context, stream, kernels);
+    /**
+     * Whether {@code tokens} prompt tokens go through the batched path ({@link CudaPrefill}, created
+     * on first use). Where cuBLAS cannot be loaded, every prompt replays the decode graph instead.
+     */
+    private boolean batched(int tokens) {
+        if (noCublas || !CudaPrefill.takes(config, tokens)) {
+            return false;
         }
-        return prefill;
+        if (prefill == null) {
+            try {
+                prefill = new CudaPrefill(config, weights, context, stream, kernels);
+            } catch (CudaUnavailableException e) {
+                noCublas = true;
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -116,8 +130,8 @@ public final class CudaModel implements Backend.BackendModel {
     @Override
     public int forwardGreedy(Backend.KvCache cache, int[] tokens, int startPosition) {
         CudaKvCache kv = prepare(cache, tokens, startPosition);
-        if (CudaPrefill.takes(config, tokens.length)) {
-            prefill().run(kv, tokens, startPosition, false, i -> { });
+        if (batched(tokens.length)) {
+            prefill.run(kv, tokens, startPosition, false, i -> { });
         } else {
             for (int i = 0; i < tokens.length; i++) {
                 runLayers(kv, startPosition + i);
