@@ -1,7 +1,7 @@
 package io.panllm.safetensors;
 
-import io.panllm.io.AtomicFile;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.panllm.io.AtomicFile;
 import io.panllm.tensor.LittleEndian;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,10 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
