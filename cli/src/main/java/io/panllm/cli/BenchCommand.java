@@ -1,6 +1,7 @@
 package io.panllm.cli;
 
 import io.panllm.runtime.LoadedModel;
+import io.panllm.runtime.PeakMemory;
 import io.panllm.runtime.bench.Benchmark;
 import java.io.PrintWriter;
 import java.util.ArrayList;

@@ -2,7 +2,6 @@ package io.panllm.cli;
 
 import io.panllm.runtime.convert.ConvertException;
 import io.panllm.runtime.convert.Converter;
-import io.panllm.runtime.convert.GgufSource;
 import io.panllm.runtime.convert.ModelSource;
 import io.panllm.runtime.convert.QuantPolicy;
 import io.panllm.runtime.convert.RandomInit;
@@ -87,7 +86,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new IllegalArgumentException(output.toAbsolutePath().getParent() + ": no such directory");
         }
         try (ModelSource source = openSource()) {
-            QuantPolicy policy = policyFor(source, target);
+            QuantPolicy policy = QuantPolicy.forSource(source, target, parseType(embeddingType), parseType(outputType));
             out.printf("converting %s -> %s (%s)%n", source.description(), output, target.label());
             out.flush();
             ProgressBar bar = new ProgressBar("convert");
@@ -116,27 +115,7 @@ final class ConvertCommand implements Callable<Integer> {
         if (input == null) {
             throw new IllegalArgumentException("missing INPUT (or --random-init SHAPE)");
         }
-        String format = from != null ? from.toLowerCase() : switch (ModelFiles.detect(input)) {
-            case GGUF -> "gguf";
-            case LLAMA2C -> "llama2c";
-            case HF_DIRECTORY, SAFETENSORS -> "hf";
-        };
-        return switch (format) {
-            case "gguf" -> new GgufSource(input);
-            case "hf" -> Sources.huggingFace(input);
-            case "llama2c" -> Sources.llama2c(input, vocab);
-            default -> throw new IllegalArgumentException("--from must be hf, llama2c or gguf, not '" + from + "'");
-        };
-    }
-
-    private QuantPolicy policyFor(ModelSource source, TargetType target) {
-        var meta = source.metadata();
-        String arch = meta.get("general.architecture").value().toString();
-        int layers = (int) meta.get(arch + ".block_count").asLong();
-        int heads = (int) meta.get(arch + ".attention.head_count").asLong();
-        int kvHeads = meta.containsKey(arch + ".attention.head_count_kv") ? (int) meta.get(arch + ".attention.head_count_kv").asLong() : heads;
-        boolean hasOutput = source.tensors().stream().anyMatch(t -> t.name().equals("output.weight"));
-        return new QuantPolicy(target, layers, heads / Math.max(1, kvHeads), hasOutput, parseType(embeddingType), parseType(outputType));
+        return Sources.open(input, from, vocab);
     }
 
     private static GgmlType parseType(String s) {

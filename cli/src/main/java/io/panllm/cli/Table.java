@@ -64,16 +64,6 @@ final class Table {
     }
 
     static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = n;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format("%.2f %s", v, units[u]);
+        return io.panllm.runtime.PeakMemory.format(n);
     }
 }

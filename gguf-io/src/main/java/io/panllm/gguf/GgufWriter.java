@@ -1,5 +1,6 @@
 package io.panllm.gguf;
 
+import io.panllm.io.AtomicFile;
 import io.panllm.tensor.GgmlType;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -8,10 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -116,46 +114,33 @@ public final class GgufWriter {
         return addTensor(info.name(), info.type(), info.shape(), arena -> file.tensorData(info));
     }
 
-    /** Writes everything to {@code target} (through a temporary file). */
+    /** Writes everything to {@code target} (through a temporary file: see {@link AtomicFile}). */
     public void write(Path target, Progress progress) throws IOException {
-        Path parent = target.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(parent, "." + target.getFileName() + ".", ".partial");
-        boolean done = false;
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeHeader(out);
-            long total = 0;
-            for (PendingTensor t : tensors) {
-                total += t.byteSize;
-            }
-            long written = 0;
-            for (int i = 0; i < tensors.size(); i++) {
-                PendingTensor t = tensors.get(i);
-                try (Arena arena = Arena.ofShared()) { // shared: sources may fill it from several threads
-                    MemorySegment data = t.source.produce(arena);
-                    if (data.byteSize() != t.byteSize) {
-                        throw new GgufException("tensor '" + t.name + "': source produced " + data.byteSize()
-                                + " bytes, expected " + t.byteSize + " for " + t.type + " " + java.util.Arrays.toString(t.shape));
-                    }
-                    writeFully(out, data.asByteBuffer());
-                }
-                writePadding(out, t.byteSize);
-                written += t.byteSize;
-                if (progress != null) {
-                    progress.tensorWritten(i, tensors.size(), t.name, written, total);
-                }
-            }
-            out.force(false);
-            done = true;
-        } finally {
-            if (!done) {
-                Files.deleteIfExists(tmp);
-            }
+        AtomicFile.write(target, out -> writeTo(out, progress));
+    }
+
+    private void writeTo(FileChannel out, Progress progress) throws IOException {
+        writeHeader(out);
+        long total = 0;
+        for (PendingTensor t : tensors) {
+            total += t.byteSize;
         }
-        try {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
+        long written = 0;
+        for (int i = 0; i < tensors.size(); i++) {
+            PendingTensor t = tensors.get(i);
+            try (Arena arena = Arena.ofShared()) { // shared: sources may fill it from several threads
+                MemorySegment data = t.source.produce(arena);
+                if (data.byteSize() != t.byteSize) {
+                    throw new GgufException("tensor '" + t.name + "': source produced " + data.byteSize()
+                            + " bytes, expected " + t.byteSize + " for " + t.type + " " + java.util.Arrays.toString(t.shape));
+                }
+                AtomicFile.writeFully(out, data.asByteBuffer());
+            }
+            writePadding(out, t.byteSize);
+            written += t.byteSize;
+            if (progress != null) {
+                progress.tensorWritten(i, tensors.size(), t.name, written, total);
+            }
         }
     }
 
@@ -182,7 +167,7 @@ public final class GgufWriter {
             offset = GgufFile.alignUp(offset + t.byteSize, alignment);
         }
         ByteBuffer header = h.finish();
-        writeFully(out, header);
+        AtomicFile.writeFully(out, header);
         if (!tensors.isEmpty()) { // llama.cpp pads the header only when tensor data follows
             writePadding(out, header.limit());
         }
@@ -225,13 +210,7 @@ public final class GgufWriter {
     private void writePadding(FileChannel out, long bytesSoFar) throws IOException {
         int pad = (int) (GgufFile.alignUp(bytesSoFar, alignment) - bytesSoFar);
         if (pad > 0) {
-            writeFully(out, ByteBuffer.allocate(pad));
-        }
-    }
-
-    private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) {
-            out.write(buffer);
+            AtomicFile.writeFully(out, ByteBuffer.allocate(pad));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.panllm.safetensors;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.panllm.io.AtomicFile;
 import io.panllm.tensor.LittleEndian;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -10,10 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -120,12 +118,9 @@ public final class SafetensorsWriter {
                 .thenComparing((Pending p) -> p.name.getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
         byte[] header = header(dataOrder);
 
-        Path parent = target.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(parent, "." + target.getFileName() + ".", ".partial");
-        boolean written = false;
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeFully(out, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
-            writeFully(out, ByteBuffer.wrap(header));
+        AtomicFile.write(target, out -> {
+            AtomicFile.writeFully(out, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
+            AtomicFile.writeFully(out, ByteBuffer.wrap(header));
             for (Pending p : dataOrder) {
                 try (Arena arena = Arena.ofShared()) {
                     MemorySegment data = p.source.produce(arena);
@@ -133,22 +128,10 @@ public final class SafetensorsWriter {
                         throw new SafetensorsException("tensor '" + p.name + "': source produced " + data.byteSize()
                                 + " bytes, expected " + p.byteSize + " for " + p.dtype + Arrays.toString(p.shape));
                     }
-                    writeFully(out, data.asByteBuffer());
+                    AtomicFile.writeFully(out, data.asByteBuffer());
                 }
             }
-            out.force(false);
-            written = true;
-        } finally {
-            if (!written) {
-                Files.deleteIfExists(tmp);
-            }
-        }
-        try {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
+        });
     }
 
     /** The JSON header listing the tensors in data order, space-padded so that 8 + its length is a multiple of 8. */
@@ -188,11 +171,5 @@ public final class SafetensorsWriter {
         int padding = (8 - bytes.size() % 8) % 8;
         bytes.write(" ".repeat(padding).getBytes(StandardCharsets.US_ASCII));
         return bytes.toByteArray();
-    }
-
-    private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) {
-            out.write(buffer);
-        }
     }
 }

@@ -51,4 +51,11 @@ class CliErrorsTest {
     void contextOverflowIsAClearError() {
         assertOneLineError(Cli.run("generate", "-p", "Once upon a time there was a cat", "-c", "4"), 2, "context");
     }
+
+    @Test
+    void invalidUtf8PromptFile(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("bad.txt");
+        Files.write(bad, new byte[] {'h', 'i', ' ', (byte) 0xC3, (byte) 0x28, 'x'});
+        assertOneLineError(Cli.run("generate", "-f", bad.toString()), 1, "not valid UTF-8 (bad byte at offset 3)");
+    }
 }

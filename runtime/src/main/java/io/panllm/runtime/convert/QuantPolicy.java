@@ -44,6 +44,21 @@ public final class QuantPolicy {
         this.outputOverride = outputOverride;
     }
 
+    /**
+     * The policy for {@code source}: its layer count and grouped-query ratio from the metadata
+     * ({@code ARCH.block_count}, {@code ARCH.attention.head_count[_kv]}) and whether it has its own
+     * output matrix (else the embedding is tied to it).
+     */
+    public static QuantPolicy forSource(ModelSource source, TargetType target, GgmlType embeddingOverride, GgmlType outputOverride) {
+        var meta = source.metadata();
+        String arch = meta.get("general.architecture").value().toString();
+        int layers = (int) meta.get(arch + ".block_count").asLong();
+        int heads = (int) meta.get(arch + ".attention.head_count").asLong();
+        int kvHeads = meta.containsKey(arch + ".attention.head_count_kv") ? (int) meta.get(arch + ".attention.head_count_kv").asLong() : heads;
+        boolean hasOutput = source.tensors().stream().anyMatch(t -> t.name().equals("output.weight"));
+        return new QuantPolicy(target, layers, heads / Math.max(1, kvHeads), hasOutput, embeddingOverride, outputOverride);
+    }
+
     public TargetType target() {
         return target;
     }

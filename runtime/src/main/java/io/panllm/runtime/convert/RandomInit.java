@@ -171,27 +171,10 @@ public final class RandomInit implements ModelSource {
         }
     }
 
-    /** Llama 3's rope scaling factors (as convert_hf_to_gguf.py computes rope_freqs). */
+    /** Llama 3's rope scaling factors (the 3.1/3.2 settings: base 500000, low 1, high 4, original context 8192). */
     private void fillRopeFactors(float[] dst, int headDim) {
-        double base = 500000.0;
-        double factor = shape.ropeScaling;
-        double lowFreqFactor = 1.0;
-        double highFreqFactor = 4.0;
-        double oldContext = 8192.0;
-        double lowFreqWavelen = oldContext / lowFreqFactor;
-        double highFreqWavelen = oldContext / highFreqFactor;
-        for (int i = 0; i < headDim / 2; i++) {
-            double freq = 1.0 / Math.pow(base, (2.0 * i) / headDim);
-            double wavelen = 2 * Math.PI / freq;
-            if (wavelen < highFreqWavelen) {
-                dst[i] = 1f;
-            } else if (wavelen > lowFreqWavelen) {
-                dst[i] = (float) factor;
-            } else {
-                double smooth = (oldContext / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
-                dst[i] = (float) (1.0 / ((1 - smooth) / factor + smooth));
-            }
-        }
+        float[] factors = Llama3RopeScaling.factors(500000.0, headDim, shape.ropeScaling, 1.0, 4.0, 8192.0);
+        System.arraycopy(factors, 0, dst, 0, factors.length);
     }
 
     private void ones(String name, int n) {

@@ -27,7 +27,11 @@ import java.util.SplittableRandom;
  *   --threads N        default: available processors
  *   --decode 32        tokens to decode
  *   --prompt 64        prompt length to time as one batch (0 = skip)
+ *   --kernel Q4_0      instead: one 8192 x 2048 matrix (-Dbench.rows=N for other heights) times a
+ *                      vector, repeated: the kernel's throughput and, with --threads 1, its CPU time
  * </pre>
+ *
+ * Process CPU time is printed beside wall time: on a shared machine it shows what a token costs.
  */
 public final class CpuBench {
     private CpuBench() {

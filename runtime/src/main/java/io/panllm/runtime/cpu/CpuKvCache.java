@@ -18,7 +18,16 @@ final class CpuKvCache implements Backend.KvCache {
         long perLayer = (long) capacity * config.kvDim();
         if (perLayer > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("context size " + capacity + " is too large for the CPU KV cache (at most "
-                    + (Integer.MAX_VALUE - 8) / config.kvDim() + " positions)");
+                    + (Integer.MAX_VALUE - 8) / config.kvDim() + " positions); use a smaller context size");
+        }
+        long bytes = 2L * config.blockCount() * perLayer * Float.BYTES;
+        Runtime heap = Runtime.getRuntime();
+        long available = heap.maxMemory() - (heap.totalMemory() - heap.freeMemory());
+        if (bytes > available) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "a KV cache of %d positions needs %.1f GiB but the Java heap has %.1f GiB free;"
+                            + " use a smaller context size or a larger -Xmx",
+                    capacity, bytes / (double) (1L << 30), available / (double) (1L << 30)));
         }
         this.capacity = capacity;
         this.keys = new float[config.blockCount()][(int) perLayer];
@@ -48,6 +57,7 @@ final class CpuKvCache implements Backend.KvCache {
         final float[] gate;         // batch x ffn
         final float[] up;           // batch x ffn
         final float[] logits;       // batch x vocab
+        final float[] logitsOfOne;  // vocab: what the sink is handed
         final float[] ropeCos;      // ropeDim / 2 per token
         final float[] ropeSin;
 
@@ -62,6 +72,7 @@ final class CpuKvCache implements Backend.KvCache {
             gate = new float[maxBatch * c.feedForwardLength()];
             up = new float[maxBatch * c.feedForwardLength()];
             logits = new float[maxBatch * c.vocabSize()];
+            logitsOfOne = new float[c.vocabSize()];
             ropeCos = new float[maxBatch * c.ropeDimensionCount() / 2];
             ropeSin = new float[maxBatch * c.ropeDimensionCount() / 2];
         }

@@ -93,7 +93,7 @@ final class CpuModel implements Backend.BackendModel {
             throw new IllegalArgumentException("positions " + startPosition + " to " + (startPosition + tokens.length)
                     + " do not fit in a cache of " + kv.capacity());
         }
-        float[] logitsOfOne = new float[config.vocabSize()];
+        float[] logitsOfOne = kv.activations.logitsOfOne;
         for (int first = 0; first < tokens.length; first += MAX_BATCH) {
             int batch = Math.min(MAX_BATCH, tokens.length - first);
             boolean lastChunk = first + batch == tokens.length;

@@ -29,6 +29,9 @@ final class ScalarKernels {
         return new CodecKernel(type.codec());
     }
 
+    /** Per-thread buffer for a decoded row: the fallback path computes without allocating per row. */
+    private static final ThreadLocal<float[]> DECODED_ROW = ThreadLocal.withInitial(() -> new float[0]);
+
     private record CodecKernel(BlockCodec codec) implements RowKernel {
         @Override
         public GgmlType type() {
@@ -42,7 +45,12 @@ final class ScalarKernels {
 
         @Override
         public float dot(MemorySegment row, float[] x, int xOffset, int n) {
-            float[] weights = codec.dequantize(row, n);
+            float[] weights = DECODED_ROW.get();
+            if (weights.length < n) {
+                weights = new float[n];
+                DECODED_ROW.set(weights);
+            }
+            codec.dequantize(row, weights, 0, n);
             float sum = 0f;
             for (int i = 0; i < n; i++) {
                 sum += weights[i] * x[xOffset + i];

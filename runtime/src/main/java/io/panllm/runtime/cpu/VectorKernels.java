@@ -49,8 +49,8 @@ final class VectorKernels {
             case Q4_0 -> new Kernel(scalar, VectorKernels::dotQ4_0, VectorKernels::decodeQ4_0);
             case Q4_1 -> new Kernel(scalar, VectorKernels::dotQ4_1, null);
             case IQ4_NL -> new Kernel(scalar, VectorKernels::dotIq4Nl, null);
-            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K, null);
-            case Q6_K -> new Kernel(scalar, VectorKernels::dotQ6_K, null);
+            case Q4_K -> new Kernel(scalar, VectorKernels::dotQ4_K, VectorKernels::decodeQ4_K);
+            case Q6_K -> new Kernel(scalar, VectorKernels::dotQ6_K, VectorKernels::decodeQ6_K);
             case NF4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, NF4_TABLE), null) : scalar;
             case FP4 -> L == 16 ? new Kernel(scalar, (r, x, o, n) -> dotBitsAndBytes4(r, x, o, n, FP4_TABLE), null) : scalar;
             default -> scalar;
@@ -369,6 +369,39 @@ final class VectorKernels {
     }
 
     /**
+     * Q4_K rows to floats, as {@link #q4kBlockDot} reads them: x = (d * scale) * q - (dmin * min),
+     * rounded as the codec rounds it.
+     */
+    private static void decodeQ4_K(MemorySegment row, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long at = 144L * b;
+            float d = fp16(row, at);
+            float dmin = fp16(row, at + 2);
+            long scales0to7 = row.get(BlockBytes.LONG_LE, at + 4);
+            int scales8to11 = row.get(BlockBytes.INT_LE, at + 12);
+            for (int chunk = 0; chunk < 4; chunk++) {
+                int lowScaleMin = q4kScaleAndMin(scales0to7, scales8to11, 2 * chunk);
+                int highScaleMin = q4kScaleAndMin(scales0to7, scales8to11, 2 * chunk + 1);
+                FloatVector scaleLow = FloatVector.broadcast(F, d * (lowScaleMin & 63));
+                FloatVector minLow = FloatVector.broadcast(F, -dmin * (lowScaleMin >>> 8));
+                FloatVector scaleHigh = FloatVector.broadcast(F, d * (highScaleMin & 63));
+                FloatVector minHigh = FloatVector.broadcast(F, -dmin * (highScaleMin >>> 8));
+                ByteVector q = ByteVector.fromMemorySegment(B32, row, at + 16 + 32 * chunk, LE);
+                ByteVector lowCodes = q.and((byte) 0xF);
+                ByteVector highCodes = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                        .and((byte) 0xF);
+                int o = outOffset + 256 * b + 64 * chunk;
+                for (int part = 0; part < 32 / L; part++) {
+                    ((FloatVector) lowCodes.convertShape(VectorOperators.B2F, F, part)).mul(scaleLow).add(minLow)
+                            .intoArray(out, o + part * L);
+                    ((FloatVector) highCodes.convertShape(VectorOperators.B2F, F, part)).mul(scaleHigh).add(minHigh)
+                            .intoArray(out, o + 32 + part * L);
+                }
+            }
+        }
+    }
+
+    /**
      * The 6-bit scale (bits 0-5) and min (bits 8-13) of Q4_K sub-block j, ggml's get_scale_min_k4,
      * from scales[0..7] (a little-endian long) and scales[8..11] (an int): sub-blocks 0-3 keep them
      * in the low 6 bits of scales[j] and scales[j + 4]; 4-7 in the nibbles of scales[j + 4] plus
@@ -414,15 +447,10 @@ final class VectorKernels {
             IntVector lowA = ByteVector.fromMemorySegment(B16, row, ql + l, LE).reinterpretAsInts();
             IntVector lowB = ByteVector.fromMemorySegment(B16, row, ql + 32 + l, LE).reinterpretAsInts();
             IntVector high = ByteVector.fromMemorySegment(B16, row, qh + l, LE).reinterpretAsInts();
-            // q = low 4 bits | 2 high bits << 4, one byte per element; minus 32
-            ByteVector q1 = lowA.and(0x0F0F0F0F).or(high.and(0x03030303).lanewise(VectorOperators.LSHL, 4))
-                    .reinterpretAsBytes().sub((byte) 32);
-            ByteVector q2 = lowB.and(0x0F0F0F0F).or(high.and(0x0C0C0C0C).lanewise(VectorOperators.LSHL, 2))
-                    .reinterpretAsBytes().sub((byte) 32);
-            ByteVector q3 = lowA.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(high.and(0x30303030))
-                    .reinterpretAsBytes().sub((byte) 32);
-            ByteVector q4 = lowB.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                    .or(high.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsBytes().sub((byte) 32);
+            ByteVector q1 = q6kCodes(lowA, lowB, high, 0);
+            ByteVector q2 = q6kCodes(lowA, lowB, high, 1);
+            ByteVector q3 = q6kCodes(lowA, lowB, high, 2);
+            ByteVector q4 = q6kCodes(lowA, lowB, high, 3);
             int is = l / 16;
             float scale1 = d * (byte) (scales >>> (8 * is));
             float scale2 = d * (byte) (scales >>> (8 * is + 16));
@@ -441,6 +469,45 @@ final class VectorKernels {
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * The signed 6-bit codes (q - 32) of group k (elements l + 32k) from 16 bytes each of
+     * ql[l ..] (lowA), ql[l + 32 ..] (lowB) and qh[l ..] (high): low 4 bits from the low nibbles
+     * (k = 0, 1) or high nibbles (k = 2, 3) of lowA (even k) or lowB (odd k), top 2 bits from bits
+     * 2k, 2k + 1 of high. Works on 32-bit lanes (x86 has no byte shift); the masks keep bytes apart.
+     */
+    private static ByteVector q6kCodes(IntVector lowA, IntVector lowB, IntVector high, int k) {
+        IntVector low = (k & 1) == 0 ? lowA : lowB;
+        IntVector lowBits = (k < 2 ? low : low.lanewise(VectorOperators.LSHR, 4)).and(0x0F0F0F0F);
+        IntVector highBits = high.lanewise(VectorOperators.LSHR, 2 * k).and(0x03030303).lanewise(VectorOperators.LSHL, 4);
+        return lowBits.or(highBits).reinterpretAsBytes().sub((byte) 32);
+    }
+
+    /** Q6_K rows to floats, as {@link #q6kHalfDot} reads them: x = (d * scale) * (q - 32). */
+    private static void decodeQ6_K(MemorySegment row, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long at = 210L * b;
+            float d = fp16(row, at + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = at + 64 * half;
+                long qh = at + 128 + 32 * half;
+                long scales = row.get(BlockBytes.LONG_LE, at + 192 + 8 * half);
+                for (int l = 0; l < 32; l += 16) {
+                    IntVector lowA = ByteVector.fromMemorySegment(B16, row, ql + l, LE).reinterpretAsInts();
+                    IntVector lowB = ByteVector.fromMemorySegment(B16, row, ql + 32 + l, LE).reinterpretAsInts();
+                    IntVector high = ByteVector.fromMemorySegment(B16, row, qh + l, LE).reinterpretAsInts();
+                    for (int k = 0; k < 4; k++) {
+                        ByteVector q = q6kCodes(lowA, lowB, high, k);
+                        float scale = d * (byte) (scales >>> (8 * (l / 16 + 2 * k)));
+                        for (int part = 0; part < 16 / L; part++) {
+                            ((FloatVector) q.convertShape(VectorOperators.B2F, F, part)).mul(scale)
+                                    .intoArray(out, outOffset + 256 * b + 128 * half + 32 * k + l + part * L);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     // ---- bitsandbytes NF4 / FP4 (16 lanes only): 64-element blocks, element 2j in the high nibble

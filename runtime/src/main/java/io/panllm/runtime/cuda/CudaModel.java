@@ -2,6 +2,7 @@ package io.panllm.runtime.cuda;
 
 import io.panllm.kernels.CudaContext;
 import io.panllm.kernels.CudaStream;
+import io.panllm.kernels.CudaUnavailableException;
 import io.panllm.kernels.DecodeKernels;
 import io.panllm.kernels.DecodeKernels.AttentionShape;
 import io.panllm.kernels.DecodeKernels.RopePairs;
@@ -10,6 +11,7 @@ import io.panllm.runtime.Session;
 import io.panllm.runtime.backend.Backend;
 import io.panllm.runtime.model.ModelConfig;
 import io.panllm.runtime.model.RopeLayout;
+import io.panllm.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -20,6 +22,7 @@ import java.lang.foreign.ValueLayout;
  * the KV-cache append, attention over the cache (split over positions), output projection,
  * residual, RMSNorm, gate/up GEMVs, SwiGLU, down projection, residual. Logits are copied back
  * only for the tokens whose logits are wanted; {@link #forwardGreedy} copies back one token id.
+ * Prompts of {@link CudaPrefill#MIN_TOKENS} tokens or more run batched through {@link CudaPrefill}.
  */
 public final class CudaModel implements Backend.BackendModel {
     private final ModelConfig config;
@@ -29,6 +32,10 @@ public final class CudaModel implements Backend.BackendModel {
     private final DeviceWeights weights;
     private final AttentionShape attentionShape;
     private final int attentionSplits;
+    private CudaPrefill prefill;
+    /** Whether every matrix is of a type CudaPrefill takes (null until first asked). */
+    private Boolean prefillTypes;
+    private boolean noCublas;
 
     CudaModel(ModelConfig config, DeviceWeights weights, CudaContext context, CudaStream stream, CudaKernels kernels) {
         this.config = config;
@@ -78,17 +85,50 @@ public final class CudaModel implements Backend.BackendModel {
             Session.LogitsSink sink) {
         CudaKvCache kv = prepare(cache, tokens, startPosition);
         float[] logits = new float[config.vocabSize()];
+        if (batched(tokens.length)) {
+            prefill.run(kv, tokens, startPosition, wanted == Backend.Logits.ALL, i -> emitLogits(kv, i, logits, sink));
+            return;
+        }
         for (int i = 0; i < tokens.length; i++) {
             boolean wantLogits = wanted == Backend.Logits.ALL || i == tokens.length - 1;
             runLayers(kv, startPosition + i);
             if (wantLogits) {
-                kv.headGraph.launch(stream);
-                kv.logits.copyToAsync(kv.hostLogits.segment(), stream);
-                stream.synchronize();
-                MemorySegment.copy(kv.hostLogits.segment(), ValueLayout.JAVA_FLOAT, 0, logits, 0, logits.length);
-                sink.accept(i, logits);
+                emitLogits(kv, i, logits, sink);
             }
         }
+    }
+
+    /** Final norm and LM head over {@code kv.residual}, the logits to the host and the sink. */
+    private void emitLogits(CudaKvCache kv, int index, float[] logits, Session.LogitsSink sink) {
+        kv.headGraph.launch(stream);
+        kv.logits.copyToAsync(kv.hostLogits.segment(), stream);
+        stream.synchronize();
+        MemorySegment.copy(kv.hostLogits.segment(), ValueLayout.JAVA_FLOAT, 0, logits, 0, logits.length);
+        sink.accept(index, logits);
+    }
+
+    /**
+     * Whether {@code tokens} prompt tokens go through the batched path ({@link CudaPrefill}, created
+     * on first use). Where cuBLAS cannot be loaded, every prompt replays the decode graph instead.
+     */
+    private boolean batched(int tokens) {
+        // CudaPrefill converts F32, F16, Q8_0 and Q4_0 matrices to fp16; models with other types
+        // (Q4_K, Q6_K, IQ4_NL, NF4, ...) replay the decode graph per prompt token instead
+        if (prefillTypes == null) {
+            prefillTypes = weights.matricesAllOf(java.util.Set.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0));
+        }
+        if (noCublas || !prefillTypes || !CudaPrefill.takes(config, tokens)) {
+            return false;
+        }
+        if (prefill == null) {
+            try {
+                prefill = new CudaPrefill(config, weights, context, stream, kernels);
+            } catch (CudaUnavailableException e) {
+                noCublas = true;
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -98,8 +138,12 @@ public final class CudaModel implements Backend.BackendModel {
     @Override
     public int forwardGreedy(Backend.KvCache cache, int[] tokens, int startPosition) {
         CudaKvCache kv = prepare(cache, tokens, startPosition);
-        for (int i = 0; i < tokens.length; i++) {
-            runLayers(kv, startPosition + i);
+        if (batched(tokens.length)) {
+            prefill.run(kv, tokens, startPosition, false, i -> { });
+        } else {
+            for (int i = 0; i < tokens.length; i++) {
+                runLayers(kv, startPosition + i);
+            }
         }
         kv.headGraph.launch(stream);
         kernels.decode().argmax(stream, kv.logits, config.vocabSize(), kv.argmax);
@@ -200,6 +244,9 @@ public final class CudaModel implements Backend.BackendModel {
     public void close() {
         context.makeCurrent();
         stream.synchronize();
+        if (prefill != null) {
+            prefill.close();
+        }
         weights.close();
     }
 }

@@ -240,6 +240,18 @@ final class DeviceWeights implements AutoCloseable {
         }
     }
 
+    /** Whether every matrix the layers and the LM head multiply with is of one of {@code types}. */
+    boolean matricesAllOf(java.util.Set<GgmlType> types) {
+        List<DeviceMatrix> matrices = new ArrayList<>(List.of(output));
+        for (Layer layer : layers) {
+            matrices.addAll(layer.qkv());
+            matrices.addAll(layer.gateUp());
+            matrices.add(layer.attentionOutput());
+            matrices.add(layer.ffnDown());
+        }
+        return matrices.stream().allMatch(m -> types.contains(m.type));
+    }
+
     /** Device bytes held. */
     long byteSize() {
         long bytes = 0;

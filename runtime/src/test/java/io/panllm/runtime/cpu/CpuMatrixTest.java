@@ -15,7 +15,7 @@ class CpuMatrixTest {
 
     /** A batch through the matrix-matrix path gives what one multiplication per vector gives, on several threads. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "NF4"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "NF4"})
     void batchedProductEqualsOneVectorAtATime(GgmlType type) {
         Random random = new Random(11);
         int columns = 256;

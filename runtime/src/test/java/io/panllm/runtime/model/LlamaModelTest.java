@@ -187,6 +187,12 @@ class LlamaModelTest {
     }
 
     @Test
+    void aCacheLargerThanTheHeapIsRefusedWithAMessage() {
+        assertThatThrownBy(() -> tiny.newSession(100_000_000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("KV cache").hasMessageContaining("smaller context");
+    }
+
+    @Test
     void badTokenIdsAreRefused() {
         try (Session s = tiny.newSession(4)) {
             assertThatThrownBy(() -> s.forward(new int[] {32000})).isInstanceOf(IllegalArgumentException.class)
@@ -209,6 +215,29 @@ class LlamaModelTest {
         try (GgufFile vocabOnly = GgufFile.open(TestModels.tinyGguf().resolveSibling("vocab/ggml-vocab-llama-spm.gguf"))) {
             assertThatThrownBy(() -> LlamaModel.load(vocabOnly, backend)).isInstanceOf(ModelException.class)
                     .hasMessageContaining("tensor 'token_embd.weight' is missing");
+        }
+    }
+
+    @Test
+    void typeTheCpuCannotComputeWithIsAModelException() {
+        ModelConfig config = TestModels.llama3Shaped();
+        try (Arena arena = Arena.ofShared()) {
+            Map<String, TensorView> tensors = new LinkedHashMap<>(TestModels.random(config, arena, 1, true, false, false));
+            TensorView q = tensors.get("blk.0.attn_q.weight");
+            var q8_1 = io.panllm.tensor.GgmlType.Q8_1; // an activation type: no model stores its weights so
+            tensors.put(q.name(), new TensorView(q.name(), q8_1, q.shape(), arena.allocate(q8_1.byteSize(q.elementCount()))));
+            assertThatThrownBy(() -> LlamaModel.fromTensors(config, tensors, backend)).isInstanceOf(ModelException.class)
+                    .hasMessageContaining("'blk.0.attn_q.weight' is Q8_1");
+        }
+    }
+
+    @Test
+    void confinedMemoryIsRefusedForSeveralThreads() {
+        ModelConfig config = TestModels.llama3Shaped();
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, TensorView> tensors = TestModels.random(config, arena, 1, true, false, false);
+            assertThatThrownBy(() -> LlamaModel.fromTensors(config, tensors, backend)).isInstanceOf(ModelException.class)
+                    .hasMessageContaining("Arena.ofShared()");
         }
     }
 
