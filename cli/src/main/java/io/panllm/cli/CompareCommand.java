@@ -135,7 +135,15 @@ final class CompareCommand implements Callable<Integer> {
             return ExitCodes.INTERRUPTED;
         }
         String commandLine = commandLine();
-        List<MarkdownReport.Plot> plots = ComparePlots.write(result, reportDir);
+        List<MarkdownReport.Plot> plots;
+        try {
+            plots = ComparePlots.write(result, reportDir);
+        } catch (LinkageError e) {
+            // A Java runtime without the java.desktop module (a jlink image) cannot draw: the
+            // tables still say everything.
+            err.println("panllm compare: no plots (this Java runtime lacks java.desktop: " + e.getMessage() + ")");
+            plots = List.of();
+        }
         AtomicFiles.write(reportDir.resolve("report.json"), Json.write(result.toMap(commandLine)).getBytes(StandardCharsets.UTF_8));
         AtomicFiles.write(reportDir.resolve("report.md"),
                 MarkdownReport.render(result, commandLine, plots).getBytes(StandardCharsets.UTF_8));

@@ -112,10 +112,11 @@ public final class CudaModel implements Backend.BackendModel {
      * on first use). Where cuBLAS cannot be loaded, every prompt replays the decode graph instead.
      */
     private boolean batched(int tokens) {
-        // CudaPrefill converts F32, F16, Q8_0 and Q4_0 matrices to fp16; models with other types
-        // (Q4_K, Q6_K, IQ4_NL, NF4, ...) replay the decode graph per prompt token instead
+        // CudaPrefill converts F32, F16, Q8_0 and Q4_0 layer matrices to fp16; models with other
+        // layer types (Q4_K, Q6_K, IQ4_NL, NF4, ...) replay the decode graph per prompt token instead.
+        // The LM head may be any type: prefill computes logits with the decode path's GEMV.
         if (prefillTypes == null) {
-            prefillTypes = weights.matricesAllOf(java.util.Set.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0));
+            prefillTypes = weights.layerMatricesAllOf(java.util.Set.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0));
         }
         if (noCublas || !prefillTypes || !CudaPrefill.takes(config, tokens)) {
             return false;

@@ -240,9 +240,9 @@ final class DeviceWeights implements AutoCloseable {
         }
     }
 
-    /** Whether every matrix the layers and the LM head multiply with is of one of {@code types}. */
-    boolean matricesAllOf(java.util.Set<GgmlType> types) {
-        List<DeviceMatrix> matrices = new ArrayList<>(List.of(output));
+    /** Whether every matrix the layers multiply with (not the LM head) is of one of {@code types}. */
+    boolean layerMatricesAllOf(java.util.Set<GgmlType> types) {
+        List<DeviceMatrix> matrices = new ArrayList<>();
         for (Layer layer : layers) {
             matrices.addAll(layer.qkv());
             matrices.addAll(layer.gateUp());
