@@ -77,6 +77,9 @@ final class BenchCommand implements Callable<Integer> {
                     row.put("avg_ms_per_token", r.meanMsPerToken());
                     row.put("samples_ts", r.samplesTokensPerSecond());
                     row.put("peak_rss_bytes", peakRss);
+                    if (loaded.onGpu()) {
+                        row.put("peak_gpu_bytes", loaded.peakGpuBytes());
+                    }
                     rows.add(row);
                 }
                 out.println(Json.write(rows));
@@ -88,6 +91,10 @@ final class BenchCommand implements Callable<Integer> {
                             r.meanTokensPerSecond(), r.stddevTokensPerSecond(), r.meanMsPerToken());
                 }
                 out.printf("%npeak resident memory: %s%n", Table.bytes(peakRss));
+                if (loaded.onGpu()) {
+                    out.printf("peak GPU memory: %s (weights, KV cache, activations; not the CUDA context)%n",
+                            Table.bytes(loaded.peakGpuBytes()));
+                }
             }
         }
         out.flush();

@@ -35,9 +35,9 @@ import picocli.CommandLine.Spec;
                 "Finished types are cached in DIR/cache (keyed by input, type and settings):",
                 "a re-run, e.g. after Ctrl-C, measures only what is missing. Converted files",
                 "and the KL base stay in DIR/work."},
-        footer = {"", "Types: those of convert (f16 q8_0 q4_0 q4_k_m iq4_nl nf4 fp4 ...; nf4 and fp4",
-                "as panllm's extension types) and int8 (LLM.int8: listed as not runnable until",
-                "the runtime has a kernel for it). KLD is measured against the type with the",
+        footer = {"", "Types: those of convert (f16 q8_0 q4_0 q4_k_m iq4_nl nf4 fp4 int8 ...; nf4, fp4",
+                "and int8 (LLM.int8, row-wise) as panllm's extension types in bitsandbytes'",
+                "layouts, run by their own kernels). KLD is measured against the type with the",
                 "most bits per weight.",
                 "", "Example:", "  panllm compare models/stories260K/stories260K_q80.bin -f wiki.test.raw \\",
                 "      -c 128 --chunks 4 -o report"})
@@ -166,7 +166,6 @@ final class CompareCommand implements Callable<Integer> {
     private static String summary(FormatResult r, boolean fromCache) {
         String name = String.format(Locale.ROOT, "%-8s", r.format());
         return switch (r.status()) {
-            case NOT_RUNNABLE -> name + " " + r.error();
             case FAILED -> name + " failed: " + r.error();
             case MEASURED -> String.format(Locale.ROOT, "%s %s, %.2f bpw, PPL %s, KLD %s, tg %s tok/s (%s)", name,
                     MarkdownReport.bytes(r.fileBytes()), r.bitsPerWeight(),

@@ -23,8 +23,9 @@ import picocli.CommandLine.Spec;
                 "INPUT: a Hugging Face checkpoint directory (config.json + model*.safetensors + tokenizer.json),",
                 "a llama2.c checkpoint (with tokenizer.bin beside it or --vocab), or a GGUF file (re-quantized).",
                 "The output is written to a temporary file and renamed only when complete."},
-        footer = {"", "Types: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k_s q4_k_m (= q4_k) q5_k_m q6_k iq4_nl; nf4 fp4 (panllm",
-                "extension types, refused by llama.cpp; without --allow-extension-types nf4 is written as iq4_nl).",
+        footer = {"", "Types: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k_s q4_k_m (= q4_k) q5_k_m q6_k iq4_nl; nf4 fp4 int8",
+                "(panllm extension types in bitsandbytes' layouts, int8 = LLM.int8 row-wise; refused by llama.cpp;",
+                "without --allow-extension-types nf4 is written as iq4_nl and int8 as q8_0, fp4 is refused).",
                 "Mixed types follow llama.cpp's llama-quantize (output in Q6_K, some attn_v/ffn_down in Q6_K for Q4_K_M).",
                 "", "Examples:", "  panllm convert ./Llama-3.2-1B -o llama-1b-q4_k_m.gguf --type q4_k_m",
                 "  panllm convert --random-init llama-3.2-1b --type q4_0 -o random-1b-q4_0.gguf"})
@@ -57,7 +58,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--output-tensor-type", paramLabel = "TYPE", description = "type for output.weight, e.g. q8_0")
     String outputType;
 
-    @Option(names = "--allow-extension-types", description = "write NF4/FP4 as panllm's own GGUF types (llama.cpp cannot read the file)")
+    @Option(names = "--allow-extension-types", description = "write NF4/FP4/INT8 as panllm's own GGUF types (llama.cpp cannot read the file)")
     boolean allowExtensionTypes;
 
     @Option(names = {"-f", "--force"}, description = "overwrite OUT if it exists")
@@ -75,9 +76,15 @@ final class ConvertCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("fp4 has no GGUF type llama.cpp can read: add --allow-extension-types "
                         + "to write panllm's own FP4 type, or choose iq4_nl");
             }
-            out.println("note: GGUF has no NF4 type; writing IQ4_NL (llama.cpp's non-linear 4-bit type). "
-                    + "Use --allow-extension-types for panllm's own NF4.");
-            target = TargetType.IQ4_NL;
+            if (target == TargetType.INT8) {
+                out.println("note: llama.cpp has no LLM.int8 type; writing Q8_0 (8-bit blocks of 32). "
+                        + "Use --allow-extension-types for panllm's INT8 (bitsandbytes' row-wise layout).");
+                target = TargetType.Q8_0;
+            } else {
+                out.println("note: GGUF has no NF4 type; writing IQ4_NL (llama.cpp's non-linear 4-bit type). "
+                        + "Use --allow-extension-types for panllm's own NF4.");
+                target = TargetType.IQ4_NL;
+            }
         }
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists (add --force to overwrite)");

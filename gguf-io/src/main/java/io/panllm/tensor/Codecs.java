@@ -15,7 +15,7 @@ final class Codecs {
     private static Map<GgmlType, BlockCodec> build() {
         Map<GgmlType, BlockCodec> codecs = new EnumMap<>(GgmlType.class);
         for (BlockCodec codec : new BlockCodec[] {
-            new FloatCodecs.F32(), new FloatCodecs.F16(), new FloatCodecs.BF16(),
+            new FloatCodecs.F32(), new FloatCodecs.F16(), new FloatCodecs.BF16(), new FloatCodecs.I8(),
             new LegacyCodecs.Q8_0(), new LegacyCodecs.Q4_0(), new LegacyCodecs.Q4_1(),
             new LegacyCodecs.Q5_0(), new LegacyCodecs.Q5_1(),
             new ScaleMinKCodec.Q4_K(), new ScaleMinKCodec.Q5_K(), new Q6_KCodec(), new Q8_KCodec(),

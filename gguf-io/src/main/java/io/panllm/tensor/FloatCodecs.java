@@ -65,4 +65,30 @@ final class FloatCodecs {
             }
         }
     }
+
+    /**
+     * I8: one int8 per element, x = q. (panllm's LLM.int8 weights keep their row scale in a
+     * companion {@code .scb} tensor, applied by the runtime: see {@link Int8RowWise}.) Encoding
+     * rounds half to even and saturates to [-128, 127].
+     */
+    static final class I8 extends AbstractBlockCodec {
+        I8() {
+            super(GgmlType.I8);
+        }
+
+        @Override
+        void decode(MemorySegment src, float[] dst, int dstOffset, int n) {
+            for (int i = 0; i < n; i++) {
+                dst[dstOffset + i] = src.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+            }
+        }
+
+        @Override
+        void encode(float[] src, int srcOffset, int n, MemorySegment dst) {
+            for (int i = 0; i < n; i++) {
+                float q = (float) Math.rint(src[srcOffset + i]);
+                dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) Math.max(-128f, Math.min(127f, q)));
+            }
+        }
+    }
 }

@@ -27,7 +27,8 @@ package io.panllm.tensor;
  *                           16 sub-blocks of 16: x = d * scale * (q - 32)
  * Q8_K     15    256   292  d (float32); qs[256] int8; bsums[16] int16
  * IQ4_NL   20     32    18  d; qs[16] as Q4_0 but q indexes the non-linear table kvalues_iq4nl
- * I8       24      1     1  int8
+ * I8       24      1     1  int8; panllm's INT8 (LLM.int8) weights pair it with a float32 tensor
+ *                           X.scb of row absmax (bitsandbytes' SCB): w = q * SCB[row] / 127
  * I16      25      1     2
  * I32      26      1     4
  * I64      27      1     8

@@ -18,7 +18,7 @@ public final class Int8RowWise {
     }
 
     /** bitsandbytes' 7.874015718698502e-3, 1/127 as a float32. */
-    private static final float INVERSE_127 = 7.874015718698502e-3f;
+    public static final float INVERSE_127 = 7.874015718698502e-3f;
 
     /**
      * Quantizes a rows × cols row-major matrix from src[srcOffset...] into {@code weights} (rows * cols
@@ -37,6 +37,11 @@ public final class Int8RowWise {
                 weights.set(JAVA_BYTE, (long) r * cols + c, (byte) Math.rint(src[row + c] * scale));
             }
         }
+    }
+
+    /** A row's SCB: the largest |x| of x[offset .. offset + count). */
+    public static float absMax(float[] x, int offset, int count) {
+        return Bnb4bit.absMax(x, offset, count);
     }
 
     /** Decodes a rows × cols matrix into dst[dstOffset...]. */

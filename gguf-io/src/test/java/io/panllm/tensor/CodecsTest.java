@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class CodecsTest {
     static final Set<GgmlType> SUPPORTED = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
             GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
-            GgmlType.Q8_K, GgmlType.IQ4_NL, GgmlType.NF4, GgmlType.FP4);
+            GgmlType.Q8_K, GgmlType.IQ4_NL, GgmlType.NF4, GgmlType.FP4, GgmlType.I8);
 
     @Test
     void everySupportedTypeHasOneSharedCodecOfItsOwnType() {
@@ -27,12 +27,20 @@ class CodecsTest {
 
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K",
-        "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "NF4", "FP4"}, mode = EnumSource.Mode.EXCLUDE)
+        "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "NF4", "FP4", "I8"}, mode = EnumSource.Mode.EXCLUDE)
     void otherTypesAreRefusedByName(GgmlType type) {
         assertThatThrownBy(type::codec)
                 .isInstanceOf(UnsupportedTypeException.class)
                 .hasMessageContaining(type.name())
                 .hasMessageContaining("id " + type.id);
+    }
+
+    @Test
+    void i8IsOneInt8PerElementRoundedAndSaturated() {
+        MemorySegment codes = MemorySegment.ofArray(new byte[6]);
+        GgmlType.I8.codec().quantize(new float[] {0.5f, 1.5f, -2.49f, 300f, -300f, -128f}, 0, 6, codes);
+        assertThat(codes.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).containsExactly(0, 2, -2, 127, -128, -128);
+        assertThat(GgmlType.I8.codec().dequantize(codes, 6)).containsExactly(0f, 2f, -2f, 127f, -128f, -128f);
     }
 
     @ParameterizedTest

@@ -36,6 +36,7 @@ public final class DeviceBuffer implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pointer = arena.allocate(ValueLayout.JAVA_LONG);
             CudaException.check(cuda_h.cuMemAlloc_v2(pointer, byteSize), "cuMemAlloc(" + byteSize + " bytes)");
+            DeviceMemoryUse.allocated(byteSize);
             return new DeviceBuffer(pointer.get(ValueLayout.JAVA_LONG, 0), byteSize, true);
         }
     }
@@ -134,6 +135,7 @@ public final class DeviceBuffer implements AutoCloseable {
             closed = true;
             if (owner) {
                 CudaException.check(cuda_h.cuMemFree_v2(address), "cuMemFree");
+                DeviceMemoryUse.freed(byteSize);
             }
         }
     }

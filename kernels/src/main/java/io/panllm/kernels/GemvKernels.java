@@ -51,11 +51,14 @@ public final class GemvKernels implements AutoCloseable {
 
     private final CudaModule module;
     private final Map<WeightFormat, Map<Variant, CudaKernel>> kernels = new EnumMap<>(WeightFormat.class);
+    /** LLM.int8 rows (gemv_int8.ptx): chunks of 16 weights, and of 4 for widths that are no multiple of 16. */
+    private final CudaKernel int8Wide;
+    private final CudaKernel int8Narrow;
 
     /** Loads the GEMV module into the current context. */
     public GemvKernels(CudaContext context) {
         this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/gemv.ptx",
-                "io/panllm/kernels/gemv_formats.ptx");
+                "io/panllm/kernels/gemv_formats.ptx", "io/panllm/kernels/gemv_int8.ptx");
         for (WeightFormat format : WeightFormat.values()) {
             Map<Variant, CudaKernel> variants = new EnumMap<>(Variant.class);
             for (Variant variant : Variant.values()) {
@@ -65,6 +68,8 @@ public final class GemvKernels implements AutoCloseable {
             }
             kernels.put(format, variants);
         }
+        int8Wide = module.kernel("gemv_i8_rows4");
+        int8Narrow = module.kernel("gemv_i8_rows4_narrow");
     }
 
     /** Whether {@code format} has a kernel of {@code variant}. */
@@ -121,6 +126,32 @@ public final class GemvKernels implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             KernelArgs args = new KernelArgs(arena).pointer(weights).pointer(x).pointer(y).i32(rows).i32(cols);
             kernel.launch(stream, shape(rows, cols, variant, maxThreads), args);
+        }
+    }
+
+    /**
+     * Enqueues {@code y = W x} for LLM.int8 weights (bitsandbytes' layout: no blocks): W int8
+     * [rows][cols] row-major, {@code rowScales} float32 [rows] (SCB / 127 of each row), so that
+     * y[r] = rowScales[r] * sum_c W[r][c] x[c]. cols must be a multiple of 4; multiples of 16 take
+     * 16-byte loads. Four rows per CTA, as the Q8_0 kernel of {@link Variant#FOUR_ROWS_PER_CTA}.
+     */
+    public void gemvInt8(CudaStream stream, DeviceBuffer weights, DeviceBuffer rowScales, DeviceBuffer x, DeviceBuffer y,
+                         int rows, int cols) {
+        if (rows <= 0 || cols <= 0 || cols % 4 != 0) {
+            throw new IllegalArgumentException("INT8 GEMV needs rows > 0 and a positive multiple of 4 columns, got "
+                    + rows + "x" + cols);
+        }
+        weights.requireAtLeast((long) rows * cols, "INT8 weights of " + rows + "x" + cols);
+        rowScales.requireAtLeast(4L * rows, "row scales");
+        x.requireAtLeast(4L * cols, "x");
+        y.requireAtLeast(4L * rows, "y");
+        boolean wide = cols % 16 == 0;
+        int chunks = cols / (wide ? 16 : 4);
+        int threads = Math.min(MAX_THREADS, Math.max(128, (chunks / 4 + 31) / 32 * 32));
+        try (Arena arena = Arena.ofConfined()) {
+            KernelArgs args = new KernelArgs(arena).pointer(weights).pointer(rowScales).pointer(x).pointer(y).i32(rows)
+                    .i32(cols);
+            (wide ? int8Wide : int8Narrow).launch(stream, LaunchShape.of((rows + 3) / 4, threads), args);
         }
     }
 

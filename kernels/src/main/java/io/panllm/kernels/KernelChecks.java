@@ -81,6 +81,37 @@ public final class KernelChecks implements AutoCloseable {
         }
     }
 
+    /**
+     * y = W x for random LLM.int8 weights: int8 codes (every value of -128..127), a random positive
+     * scale per row (SCB / 127); the reference sums in double.
+     */
+    public Result gemvInt8(int rows, int cols) {
+        byte[] codes = new byte[rows * cols];
+        random.nextBytes(codes);
+        float[] scales = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            scales[r] = (float) (random.nextDouble() * 0.02 + 1e-4);
+        }
+        float[] x = RandomWeights.gaussian(random, cols, 1.0);
+        float[] expected = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            double sum = 0;
+            for (int c = 0; c < cols; c++) {
+                sum += codes[r * cols + c] * (double) x[c];
+            }
+            expected[r] = (float) (sum * scales[r]);
+        }
+        try (Arena arena = Arena.ofConfined();
+             DeviceBuffer weights = context.allocate(codes.length);
+             DeviceBuffer scaleBuffer = upload(scales);
+             DeviceBuffer xBuffer = upload(x);
+             DeviceBuffer y = poisoned(rows)) {
+            weights.copyFrom(arena.allocateFrom(ValueLayout.JAVA_BYTE, codes), stream);
+            gemv.gemvInt8(stream, weights, scaleBuffer, xBuffer, y, rows, cols);
+            return compare("gemv INT8 (LLM.int8 rows)", rows + "x" + cols, download(y, rows), expected);
+        }
+    }
+
     /** The embedding row of a random token, read from a device-side id. */
     public Result embed(DecodeKernels.RowFormat format, int rows, int cols) {
         try (Arena arena = Arena.ofConfined()) {

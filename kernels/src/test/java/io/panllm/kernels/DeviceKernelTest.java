@@ -67,6 +67,18 @@ class DeviceKernelTest {
         }
     }
 
+    @Test
+    void int8GemvMatchesReferenceAtAwkwardSizes() {
+        assumeDevice();
+        assertPassed(checks.gemvInt8(1, 16));
+        assertPassed(checks.gemvInt8(37, 48));
+        assertPassed(checks.gemvInt8(1031, 2144));
+        assertPassed(checks.gemvInt8(67, 8224));
+        assertPassed(checks.gemvInt8(2051, 2048)); // the 1B shape, rows no multiple of 4
+        assertPassed(checks.gemvInt8(39, 172));  // narrow kernel: stories260K's FFN width
+        assertPassed(checks.gemvInt8(5, 4));
+    }
+
     @ParameterizedTest
     @EnumSource(DecodeKernels.RowFormat.class)
     void embeddingRowMatchesReference(DecodeKernels.RowFormat format) {

@@ -187,6 +187,19 @@ public final class LoadedModel implements AutoCloseable {
         return randomWeights;
     }
 
+    /** True where the model runs on the GPU (CUDA backend). */
+    public boolean onGpu() {
+        return backend instanceof CudaBackend;
+    }
+
+    /**
+     * Peak device memory held by panllm (weights, KV caches, activations) since the process
+     * started or {@link io.panllm.kernels.DeviceMemoryUse#resetPeak}; -1 for a model on the CPU.
+     */
+    public long peakGpuBytes() {
+        return onGpu() ? io.panllm.kernels.DeviceMemoryUse.peakBytes() : -1;
+    }
+
     /** The Jinja chat template from the file's metadata, or null. */
     public String chatTemplate() {
         return chatTemplate;

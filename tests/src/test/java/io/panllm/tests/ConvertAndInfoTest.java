@@ -45,6 +45,39 @@ class ConvertAndInfoTest {
     }
 
     @Test
+    void int8IsBitsandbytesRowWiseWithTheFlagAndQ8_0Without(@TempDir Path dir) throws Exception {
+        Path stories = Cli.home("models/stories260K/stories260K_q80.bin");
+        Path q8 = dir.resolve("int8-as-q8.gguf");
+        Cli.Result c = Cli.run("convert", stories.toString(), "--type", "int8", "-o", q8.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.out()).contains("Q8_0");
+        Path int8 = dir.resolve("int8.gguf");
+        Cli.Result e = Cli.run("convert", stories.toString(), "--type", "int8", "--allow-extension-types", "-o", int8.toString());
+        assertThat(e.exitCode()).as(e.err()).isZero();
+        try (GgufFile f = GgufFile.open(int8)) {
+            assertThat(f.metadata().getString("panllm.extension_types")).isEqualTo("INT8");
+            assertThat(f.tensor("blk.0.ffn_down.weight").type()).isEqualTo(GgmlType.I8);
+            assertThat(f.tensor("blk.0.ffn_down.scb").type()).isEqualTo(GgmlType.F32);
+            assertThat(f.tensor("blk.0.ffn_down.scb").shape()).containsExactly(64L); // one absmax per output row
+            assertThat(f.tensor("token_embd.weight").type()).isEqualTo(GgmlType.F16); // as bitsandbytes leaves it
+        }
+        // Greedy text from the INT8 file is the story the Q8_0 checkpoint tells (8-bit either way).
+        Cli.Result a = Cli.run("generate", "-m", int8.toString(), "-p", "Once upon a time", "-n", "24", "--temp", "0");
+        Cli.Result b = Cli.run("generate", "-m", stories.toString(), "-p", "Once upon a time", "-n", "24", "--temp", "0");
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.out()).contains("Lily").isEqualTo(b.out());
+        // GGUF -> GGUF from INT8 folds the row scales back in: the Q8_0 re-quantization tells the same story.
+        Path back = dir.resolve("back.gguf");
+        Cli.Result r = Cli.run("convert", int8.toString(), "--type", "q8_0", "-o", back.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        try (GgufFile f = GgufFile.open(back)) {
+            assertThat(f.tensors()).noneMatch(t -> t.name().endsWith(".scb"));
+        }
+        Cli.Result g = Cli.run("generate", "-m", back.toString(), "-p", "Once upon a time", "-n", "24", "--temp", "0");
+        assertThat(g.out()).isEqualTo(b.out());
+    }
+
+    @Test
     void refusesToOverwriteWithoutForce(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("x.gguf");
         Files.writeString(out, "keep me");

@@ -119,10 +119,6 @@ public final class CompareStudy {
         List<String> cached = new ArrayList<>();
         List<StudyFormat> toMeasure = new ArrayList<>();
         for (StudyFormat format : formats) {
-            if (!format.runnable()) {
-                results.put(format.label(), FormatResult.notRunnable(format));
-                continue;
-            }
             var hit = cache.find(format.label(), settings.cacheKey(format, baseLabel));
             if (hit.isPresent()) {
                 results.put(format.label(), hit.get());
@@ -192,6 +188,7 @@ public final class CompareStudy {
         Double sameTopError;
         Benchmark.Result prompt;
         Benchmark.Result gen;
+        Long peakGpuBytes;
 
         Measurement(StudyFormat format) {
             this.format = format;
@@ -206,7 +203,7 @@ public final class CompareStudy {
                     meanKld, meanKldError, sameTop, sameTopError,
                     prompt == null ? null : prompt.meanTokensPerSecond(), prompt == null ? null : prompt.stddevTokensPerSecond(),
                     gen == null ? null : gen.meanTokensPerSecond(), gen == null ? null : gen.stddevTokensPerSecond(),
-                    peakRss, seconds);
+                    peakRss, peakGpuBytes, seconds);
         }
     }
 
@@ -217,6 +214,7 @@ public final class CompareStudy {
     private FormatResult measure(StudyFormat format, Steps steps) throws IOException {
         long start = System.nanoTime();
         peakMemoryPerFormat &= PeakMemory.reset();
+        io.panllm.kernels.DeviceMemoryUse.resetPeak();
         Measurement m = new Measurement(format);
         String step = "convert";
         try {
@@ -234,6 +232,7 @@ public final class CompareStudy {
                 }
                 step = "bench";
                 measureSpeed(loaded, m, steps);
+                m.peakGpuBytes = loaded.onGpu() ? loaded.peakGpuBytes() : null;
             }
         } catch (CancellationException | IllegalArgumentException | NotEnoughTokensException e) {
             throw e;

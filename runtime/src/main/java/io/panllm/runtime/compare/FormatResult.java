@@ -29,6 +29,8 @@ import java.util.Map;
  * @param genTokensPerSecond       tg: mean tok/s generating one token at a time
  * @param genTokensPerSecondSd     its standard deviation
  * @param peakRssBytes        peak resident memory of the process while this format ran (-1: unknown)
+ * @param peakGpuBytes        on the GPU: peak device memory panllm held while it ran (weights, KV cache,
+ *                            activations; not the CUDA context); null on the CPU
  * @param seconds             wall time of the whole measurement
  */
 public record FormatResult(String format, Status status, String error, String file, Long fileBytes, Long parameters,
@@ -38,20 +40,14 @@ public record FormatResult(String format, Status status, String error, String fi
                            Double meanKld, Double meanKldError, Double sameTop, Double sameTopError,
                            Double promptTokensPerSecond, Double promptTokensPerSecondSd,
                            Double genTokensPerSecond, Double genTokensPerSecondSd,
-                           long peakRssBytes, double seconds) {
+                           long peakRssBytes, Long peakGpuBytes, double seconds) {
 
     /** How far the measurement of a format got. */
     public enum Status {
         /** Every figure was measured (accuracy may be skipped for random weights). */
         MEASURED,
         /** A step failed; the figures before it are kept and {@code error} says what happened. */
-        FAILED,
-        /** The format has no runtime support: nothing was measured. */
-        NOT_RUNNABLE
+        FAILED
     }
 
-    static FormatResult notRunnable(StudyFormat format) {
-        return new FormatResult(format.label(), Status.NOT_RUNNABLE, format.notRunnableReason(), null, null, null, null, null,
-                null, null, false, null, null, null, null, null, null, null, null, null, null, -1, 0);
-    }
 }

@@ -58,17 +58,20 @@ public final class MarkdownReport {
     private static void table(StringBuilder md, StudyResult study) {
         StudySettings s = study.settings();
         String kldHeader = study.base() == null ? "KLD" : "KLD vs " + study.base();
-        md.append("| type | file size | bits/weight | bits/weight (linear) | peak RSS | PPL | ").append(kldHeader)
+        boolean gpu = onGpu(study);
+        md.append("| type | file size | bits/weight | bits/weight (linear) | peak RSS | ").append(gpu ? "peak GPU memory | " : "")
+                .append("PPL | ").append(kldHeader)
                 .append(" | same top | pp").append(s.bench().promptTokens()).append(" tok/s | tg").append(s.bench().genTokens())
                 .append(" tok/s | status |\n");
-        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ").append(gpu ? "---: | " : "").append("---: | ---: | ---: | ---: | ---: | --- |\n");
         for (FormatResult r : study.results()) {
             boolean isBase = r.format().equals(study.base());
             md.append("| ").append(r.format()).append(isBase ? " (base)" : "")
                     .append(" | ").append(r.fileBytes() == null ? "–" : bytes(r.fileBytes()))
                     .append(" | ").append(number(r.bitsPerWeight(), "%.2f"))
                     .append(" | ").append(number(r.linearBitsPerWeight(), "%.2f"))
-                    .append(" | ").append(r.peakRssBytes() < 0 || r.status() == FormatResult.Status.NOT_RUNNABLE ? "–" : bytes(r.peakRssBytes()))
+                    .append(" | ").append(r.peakRssBytes() < 0 ? "–" : bytes(r.peakRssBytes()))
+                    .append(gpu ? " | " + (r.peakGpuBytes() == null ? "–" : bytes(r.peakGpuBytes())) : "")
                     .append(" | ").append(estimate(r.perplexity(), r.perplexityError(), "%.4f", 1))
                     .append(" | ").append(isBase && r.meanKld() != null ? "0 (base)" : estimate(r.meanKld(), r.meanKldError(), kldFormat(r.meanKld()), 1))
                     .append(" | ").append(isBase && r.sameTop() != null ? "100 % (base)"
@@ -85,7 +88,6 @@ public final class MarkdownReport {
         return switch (r.status()) {
             case MEASURED -> cached ? "ok (cached)" : "ok";
             case FAILED -> "failed: " + r.error().replace("|", "\\|");
-            case NOT_RUNNABLE -> r.error();
         };
     }
 
@@ -104,7 +106,17 @@ public final class MarkdownReport {
                 .append("blocks fall back to other types as in llama.cpp (see the tensor types below).\n");
         md.append("- peak RSS: the whole JVM process's peak resident memory while the type ran")
                 .append(study.peakMemoryPerFormat() ? " (reset between types)" : " (could not be reset between types: the peak so far)")
-                .append(", so it includes the JVM itself. GPU memory is not reported by the backend yet.\n\n");
+                .append(", so it includes the JVM itself.\n");
+        if (onGpu(study)) {
+            md.append("- peak GPU memory: the most device memory panllm held at once while the type ran: weights as ")
+                    .append("stored, KV cache, activations and scratch buffers (the CUDA context and cuBLAS's own ")
+                    .append("workspace, the same few hundred MiB for every type, are not included).\n");
+        }
+        md.append("\n");
+    }
+
+    private static boolean onGpu(StudyResult study) {
+        return study.results().stream().anyMatch(r -> r.peakGpuBytes() != null);
     }
 
     private static void tensorTypes(StringBuilder md, StudyResult study) {

@@ -33,8 +33,13 @@ record ModelFileStats(long fileBytes, long parameters, long tensorBytes, long li
             long linearBytes = 0;
             Map<String, Long> perType = new TreeMap<>();
             for (GgufTensorInfo t : file.tensors()) {
-                parameters += t.elementCount();
                 bytes += t.byteSize();
+                if (isRowScales(t.name())) {
+                    // An INT8 matrix's row absmax: part of its storage, not weights of their own.
+                    linearBytes += isLinear(t.name().replaceFirst("\\.scb$", ".weight")) ? t.byteSize() : 0;
+                    continue;
+                }
+                parameters += t.elementCount();
                 perType.merge(t.type().name(), t.elementCount(), Long::sum);
                 if (isLinear(t.name())) {
                     linearParameters += t.elementCount();
@@ -43,6 +48,10 @@ record ModelFileStats(long fileBytes, long parameters, long tensorBytes, long li
             }
             return new ModelFileStats(file.fileSize(), parameters, bytes, linearParameters, linearBytes, perType);
         }
+    }
+
+    static boolean isRowScales(String tensorName) {
+        return tensorName.endsWith(io.panllm.runtime.model.ModelWeights.ROW_SCALES_SUFFIX);
     }
 
     static boolean isLinear(String tensorName) {

@@ -6,33 +6,19 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * One format a comparison asks for: a conversion target that {@code convert} can write, or a
- * format panllm knows of but cannot run yet, which the report lists as such rather than measuring
- * something else in its place.
+ * One format a comparison asks for: a conversion target that {@code convert} can write (the
+ * bitsandbytes formats NF4, FP4 and INT8 as panllm's extension types).
  *
- * @param label             the name in the report ("q4_k_m", "int8")
- * @param target            what to convert to; null when not runnable
- * @param notRunnableReason why it is not measured; null when runnable
+ * @param label  the name in the report ("q4_k_m", "int8")
+ * @param target what to convert to
  */
-public record StudyFormat(String label, TargetType target, String notRunnableReason) {
+public record StudyFormat(String label, TargetType target) {
 
-    /** LLM.int8 (bitsandbytes row-wise int8 with outliers): a tensor type exists in files, no kernel does. */
-    static final String INT8_REASON = "not runnable yet: LLM.int8 row-wise int8 has no runtime kernel";
-
-    /** Parses one name: a {@code convert --type} name, or "int8". */
+    /** Parses one name: a {@code convert --type} name ("int8" is LLM.int8, panllm's INT8). */
     public static StudyFormat parse(String name) {
-        String n = name.trim().toLowerCase(Locale.ROOT);
-        if (n.equals("int8") || n.equals("llm.int8")) {
-            return new StudyFormat("int8", null, INT8_REASON);
-        }
-        try {
-            TargetType target = TargetType.parse(n);
-            return new StudyFormat(target.label(), target, null);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage().replaceFirst("\\)$", ", int8)"), e);
-        }
+        TargetType target = TargetType.parse(name.trim().toLowerCase(Locale.ROOT));
+        return new StudyFormat(target.label(), target);
     }
-
     /** Parses a comma-separated list such as "f16,q8_0,q4_0", refusing duplicates. */
     public static List<StudyFormat> parseList(String names) {
         List<StudyFormat> formats = new ArrayList<>();
@@ -52,18 +38,14 @@ public record StudyFormat(String label, TargetType target, String notRunnableRea
         return formats;
     }
 
-    public boolean runnable() {
-        return target != null;
-    }
-
     /**
-     * The runnable format with the most bits per weight in its base type (the first of equals):
-     * the reference the KL divergence of the others is measured against. Null when none runs.
+     * The format with the most bits per weight in its base type (the first of equals): the
+     * reference the KL divergence of the others is measured against.
      */
     public static StudyFormat highestPrecision(List<StudyFormat> formats) {
         StudyFormat best = null;
         for (StudyFormat f : formats) {
-            if (f.runnable() && (best == null || f.target.base.bitsPerWeight() > best.target.base.bitsPerWeight())) {
+            if (best == null || f.target.base.bitsPerWeight() > best.target.base.bitsPerWeight()) {
                 best = f;
             }
         }

@@ -3,7 +3,10 @@ package io.panllm.runtime.convert;
 import io.panllm.gguf.GgufValue;
 import io.panllm.gguf.GgufWriter;
 import io.panllm.tensor.BlockCodec;
+import io.panllm.runtime.model.ModelWeights;
 import io.panllm.tensor.GgmlType;
+import io.panllm.tensor.Int8RowWise;
+import io.panllm.tensor.LittleEndian;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -44,7 +47,7 @@ public final class Converter {
             writer.putUInt32("general.file_type", target.fileType);
         } else {
             writer.remove("general.file_type");
-            writer.putString("panllm.extension_types", target.base.name());
+            writer.putString("panllm.extension_types", target.name());
         }
         if (target.base.isQuantized()) {
             writer.putUInt32("general.quantization_version", 2);
@@ -62,6 +65,13 @@ public final class Converter {
             perType.merge(type, t.elementCount(), Long::sum);
             parameters += t.elementCount();
             bytes += type.byteSize(t.elementCount());
+            if (type == GgmlType.I8) {
+                // LLM.int8: the row absmax (SCB) follows the codes as its own F32 tensor.
+                types.add(GgmlType.F32);
+                writer.addTensor(ModelWeights.rowScalesName(t.name()), GgmlType.F32, new long[] {t.rowCount()},
+                        arena -> rowAbsMax(t, arena));
+                bytes += 4 * t.rowCount();
+            }
         }
         writer.write(output, progress == null ? null
                 : (i, n, name, done, total) -> progress.tensor(i, n, name, types.get(i), done, total));
@@ -69,7 +79,7 @@ public final class Converter {
     }
 
     private static void checkCodec(GgmlType type, SourceTensor t) {
-        if (type == t.sourceType() && t.raw() != null) {
+        if (copiesThrough(t, type)) {
             return;
         }
         if (!type.codec().canQuantize()) {
@@ -78,17 +88,56 @@ public final class Converter {
     }
 
     /** Produces a tensor's bytes in {@code type}: copied through when it already is, else quantized. */
+    /**
+     * Whether the tensor's bytes are copied as stored. Never for I8: its codes are only right with
+     * the row absmax the converter writes beside them, so they are quantized again (losslessly:
+     * q * SCB / 127 quantizes back to q).
+     */
+    private static boolean copiesThrough(SourceTensor t, GgmlType type) {
+        return type == t.sourceType() && t.raw() != null && type != GgmlType.I8;
+    }
+
     static MemorySegment encode(SourceTensor t, GgmlType type, Arena arena) throws IOException {
-        if (type == t.sourceType() && t.raw() != null) {
+        if (copiesThrough(t, type)) {
             return t.raw();
         }
         long rowLength = t.rowLength();
-        long rows = t.rowCount();
         long rowBytes = type.byteSize(rowLength);
-        MemorySegment out = arena.allocate(rowBytes * rows, 64);
+        MemorySegment out = arena.allocate(rowBytes * t.rowCount(), 64);
+        BlockCodec codec = type == GgmlType.I8 ? null : type.codec();
+        forEachRowChunk(t, (first, count, values) -> {
+            MemorySegment dst = out.asSlice(first * rowBytes, count * rowBytes);
+            if (codec == null) {
+                Int8RowWise.quantize(values, 0, count, Math.toIntExact(rowLength), dst, new float[count]);
+            } else {
+                codec.quantize(values, 0, values.length, dst);
+            }
+        });
+        return out;
+    }
+
+    /** The SCB of an INT8 tensor: each row's absmax, as {@link Int8RowWise#quantize} computes it. */
+    static MemorySegment rowAbsMax(SourceTensor t, Arena arena) throws IOException {
+        MemorySegment out = arena.allocate(4 * t.rowCount(), 64);
+        int cols = Math.toIntExact(t.rowLength());
+        forEachRowChunk(t, (first, count, values) -> {
+            for (int r = 0; r < count; r++) {
+                out.setAtIndex(LittleEndian.FLOAT, first + r, Int8RowWise.absMax(values, r * cols, cols));
+            }
+        });
+        return out;
+    }
+
+    private interface RowChunk {
+        void accept(long first, int count, float[] values);
+    }
+
+    /** Reads the tensor in chunks of rows on all cores and hands each chunk's floats to {@code chunk}. */
+    private static void forEachRowChunk(SourceTensor t, RowChunk chunk) throws IOException {
+        long rowLength = t.rowLength();
+        long rows = t.rowCount();
         int rowsPerChunk = (int) Math.max(1, Math.min(rows, CHUNK_ELEMENTS / Math.max(1, rowLength)));
         int chunks = (int) ((rows + rowsPerChunk - 1) / rowsPerChunk);
-        BlockCodec codec = type.codec();
         try {
             IntStream.range(0, chunks).parallel().forEach(c -> {
                 long first = (long) c * rowsPerChunk;
@@ -99,11 +148,10 @@ public final class Converter {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-                codec.quantize(buffer, 0, buffer.length, out.asSlice(first * rowBytes, count * rowBytes));
+                chunk.accept(first, count, buffer);
             });
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
-        return out;
     }
 }

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * <li>rows that are not whole blocks fall back as llama.cpp does (Q4_K to Q5_0, Q5_K to Q5_1,
  *     Q6_K to Q8_0, then F16).</li>
  * </ul>
- * The bitsandbytes-style targets (NF4, FP4) keep the embedding and output in F16, as
+ * The bitsandbytes-style targets (NF4, FP4, INT8) keep the embedding and output in F16, as
  * transformers + bitsandbytes leave them.
  */
 public final class QuantPolicy {
@@ -83,11 +83,11 @@ public final class QuantPolicy {
             return outputOverride;
         }
         GgmlType base = target.base;
-        if (!base.isQuantized()) {
-            return base;
-        }
         if (target.isExtension()) {
             return isOutput || isEmbedding ? GgmlType.F16 : fallback(base, shape[0]);
+        }
+        if (!base.isQuantized()) {
+            return base;
         }
         GgmlType chosen = base;
         if (isOutput) {

@@ -24,7 +24,12 @@ public enum TargetType {
     /** panllm extension type: refused by llama.cpp (only with --allow-extension-types). */
     NF4(GgmlType.NF4, -1),
     /** panllm extension type: refused by llama.cpp (only with --allow-extension-types). */
-    FP4(GgmlType.FP4, -1);
+    FP4(GgmlType.FP4, -1),
+    /**
+     * panllm extension: LLM.int8 weights as bitsandbytes stores them (I8 codes + the F32 row absmax
+     * in a companion tensor {@code X.scb}); refused by llama.cpp (only with --allow-extension-types).
+     */
+    INT8(GgmlType.I8, -1);
 
     public final GgmlType base;
     /** llama.cpp's {@code general.file_type} (enum llama_ftype), -1 for panllm extensions. */
@@ -44,20 +49,29 @@ public enum TargetType {
         if (n.equals("Q5_K")) {
             return Q5_K_M;
         }
+        if (n.equals("LLM.INT8")) {
+            return INT8;
+        }
         for (TargetType t : values()) {
             if (t.name().equals(n)) {
                 return t;
             }
         }
         throw new IllegalArgumentException("unknown type '" + s + "' (known: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, "
-                + "q4_k_s, q4_k_m, q5_k_m, q6_k, iq4_nl, nf4, fp4)");
+                + "q4_k_s, q4_k_m, q5_k_m, q6_k, iq4_nl, nf4, fp4, int8)");
     }
 
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }
 
+    /** A panllm extension: a file llama.cpp cannot read. */
     public boolean isExtension() {
-        return base.isExtension();
+        return fileType < 0;
+    }
+
+    /** Bits per weight of the layers' matrices (INT8: the codes plus one float32 per row, not counted here). */
+    public double bitsPerWeight() {
+        return base.bitsPerWeight();
     }
 }

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A weight matrix in its stored type (one stored row per output) and the kernel that computes
- * with it.
+ * with it. INT8 (LLM.int8) matrices also carry a scale per row, applied to each row's result.
  */
 final class CpuMatrix {
     private final TensorView weights;
@@ -13,6 +13,8 @@ final class CpuMatrix {
     private final int rows;
     private final int columns;
     private final long rowBytes;
+    /** Per row: the factor of its codes (INT8 weights); null for the block types, whose scales are in the blocks. */
+    private final float[] rowScale;
 
     CpuMatrix(TensorView weights, RowKernel kernel) {
         this.weights = weights;
@@ -20,6 +22,26 @@ final class CpuMatrix {
         this.rows = Math.toIntExact(weights.rows());
         this.columns = Math.toIntExact(weights.rowLength());
         this.rowBytes = weights.rowBytes();
+        if (weights.rowScales() == null) {
+            this.rowScale = null;
+        } else {
+            this.rowScale = new float[rows];
+            for (int r = 0; r < rows; r++) {
+                rowScale[r] = weights.rowScale(r);
+            }
+        }
+    }
+
+    private float scale(int r) {
+        return rowScale == null ? 1f : rowScale[r];
+    }
+
+    /** Decodes row r into out[outOffset ..], its row scale applied. */
+    private void decode(int r, float[] out, int outOffset) {
+        kernel.dequantize(row(r), out, outOffset, columns);
+        if (rowScale != null) {
+            FloatMath.scale(out, outOffset, columns, rowScale[r]);
+        }
     }
 
     int rows() {
@@ -36,7 +58,7 @@ final class CpuMatrix {
 
     /** Decodes row r into out[outOffset ..] (an embedding lookup). */
     void dequantizeRow(int r, float[] out, int outOffset) {
-        kernel.dequantize(row(r), out, outOffset, columns);
+        decode(r, out, outOffset);
     }
 
     /**
@@ -54,7 +76,7 @@ final class CpuMatrix {
                 int r = start;
                 for (; r + 4 <= end; r += 4) {
                     for (int i = 0; i < 4; i++) {
-                        kernel.dequantize(row(r + i), decoded, i * columns, columns);
+                        decode(r + i, decoded, i * columns);
                     }
                     int b = 0;
                     for (; b + 4 <= batch; b += 4) {
@@ -67,7 +89,7 @@ final class CpuMatrix {
                     }
                 }
                 for (; r < end; r++) {
-                    kernel.dequantize(row(r), decoded, 0, columns);
+                    decode(r, decoded, 0);
                     FloatMath.dotBatch(decoded, in, columns, batch, out, r, rows);
                 }
             });
@@ -76,8 +98,9 @@ final class CpuMatrix {
             parallel.forRange(rows, work, (start, end) -> {
                 for (int r = start; r < end; r++) {
                     MemorySegment row = row(r);
+                    float scale = scale(r);
                     for (int b = 0; b < batch; b++) {
-                        out[b * rows + r] = kernel.dot(row, in, b * columns, columns);
+                        out[b * rows + r] = kernel.dot(row, in, b * columns, columns) * scale;
                     }
                 }
             });

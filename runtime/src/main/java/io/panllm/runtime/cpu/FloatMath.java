@@ -127,6 +127,17 @@ final class FloatMath {
         }
     }
 
+    /** values[offset .. offset + n) *= scale. */
+    static void scale(float[] values, int offset, int n, float scale) {
+        int i = 0;
+        for (; i <= n - F.length(); i += F.length()) {
+            FloatVector.fromArray(F, values, offset + i).mul(scale).intoArray(values, offset + i);
+        }
+        for (; i < n; i++) {
+            values[offset + i] *= scale;
+        }
+    }
+
     /** out[outOffset ..] += scale * x[xOffset ..] over n elements. */
     static void addScaled(float[] out, int outOffset, float[] x, int xOffset, float scale, int n) {
         int i = 0;

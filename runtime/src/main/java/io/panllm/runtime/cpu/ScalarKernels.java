@@ -19,7 +19,7 @@ final class ScalarKernels {
     /** Types the CPU backend computes with. */
     static final Set<GgmlType> SUPPORTED = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
             GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
-            GgmlType.IQ4_NL, GgmlType.NF4, GgmlType.FP4);
+            GgmlType.IQ4_NL, GgmlType.NF4, GgmlType.FP4, GgmlType.I8);
 
     static RowKernel of(GgmlType type) {
         if (!SUPPORTED.contains(type)) {

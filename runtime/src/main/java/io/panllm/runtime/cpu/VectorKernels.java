@@ -7,6 +7,7 @@ import static io.panllm.runtime.cpu.BlockBytes.fp16;
 import io.panllm.tensor.Bnb4bit;
 import io.panllm.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -46,6 +47,7 @@ final class VectorKernels {
             case F16 -> new Kernel(scalar, VectorKernels::dotF16, VectorKernels::decodeF16);
             case BF16 -> new Kernel(scalar, VectorKernels::dotBf16, VectorKernels::decodeBf16);
             case Q8_0 -> new Kernel(scalar, VectorKernels::dotQ8_0, VectorKernels::decodeQ8_0);
+            case I8 -> new Kernel(scalar, VectorKernels::dotI8, VectorKernels::decodeI8);
             case Q4_0 -> new Kernel(scalar, VectorKernels::dotQ4_0, VectorKernels::decodeQ4_0);
             case Q4_1 -> new Kernel(scalar, VectorKernels::dotQ4_1, null);
             case IQ4_NL -> new Kernel(scalar, VectorKernels::dotIq4Nl, null);
@@ -246,6 +248,32 @@ final class VectorKernels {
     }
 
     // ---- 32-element blocks: per block, sum q * x in a vector, then scale once
+
+    /** Plain int8 codes (the row scale of INT8 weights is applied by the caller); any n. */
+    private static float dotI8(MemorySegment row, float[] x, int xOffset, int n) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 32 <= n; i += 32) {
+            acc0 = fmaBytes(load16(row, i), x, xOffset + i, acc0);
+            acc1 = fmaBytes(load16(row, i + 16), x, xOffset + i + 16, acc1);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += row.get(ValueLayout.JAVA_BYTE, i) * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    private static void decodeI8(MemorySegment row, float[] out, int outOffset, int n) {
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            storeBytes(load16(row, i), 1f, out, outOffset + i);
+        }
+        for (; i < n; i++) {
+            out[outOffset + i] = row.get(ValueLayout.JAVA_BYTE, i);
+        }
+    }
 
     private static float dotQ8_0(MemorySegment row, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(F);

@@ -10,8 +10,8 @@ import io.panllm.tensor.GgmlType;
 /**
  * A weight matrix on the GPU in its GGUF type, as uploaded from the file (one stored row per
  * output), and the kernel that multiplies with it: the block-layout GEMVs (Q4_0, Q8_0, F16, BF16,
- * IQ4_NL, Q4_K, Q5_K, Q6_K and the NF4/FP4 extension types), the one-warp-per-row kernel for F32 and for
- * F16 rows whose length is not a multiple of 8.
+ * IQ4_NL, Q4_K, Q5_K, Q6_K and the NF4/FP4 extension types), the INT8 kernel (LLM.int8 rows, with a
+ * float per row), the one-warp-per-row kernel for F32 and for F16 rows whose length is not a multiple of 8.
  */
 final class DeviceMatrix {
     final String name;
@@ -19,12 +19,15 @@ final class DeviceMatrix {
     final GgmlType type;
     final int rows;
     final int cols;
-    private final WeightFormat gemvFormat;   // null: rowDot with rowFormat
+    private final WeightFormat gemvFormat;   // null: rowDot with rowFormat, or gemvInt8
     private final RowFormat rowFormat;
+    /** INT8 only: SCB / 127 of each row, float32. */
+    final DeviceBuffer rowScales;
 
-    private DeviceMatrix(String name, DeviceBuffer data, GgmlType type, int rows, int cols) {
+    private DeviceMatrix(String name, DeviceBuffer data, DeviceBuffer rowScales, GgmlType type, int rows, int cols) {
         this.name = name;
         this.data = data;
+        this.rowScales = rowScales;
         this.type = type;
         this.rows = rows;
         this.cols = cols;
@@ -34,16 +37,25 @@ final class DeviceMatrix {
 
     /** Checks that the GPU can multiply with {@code view} (before anything is uploaded). */
     static void checkSupported(TensorView view) {
+        if (view.type() == GgmlType.I8) {
+            if (view.rowScales() == null || view.rowLength() % 4 != 0) {
+                throw new UnsupportedOnGpuException("tensor '" + view.name() + "' is I8 "
+                        + (view.rowScales() == null ? "without row scales" : "with rows of " + view.rowLength()
+                        + " (the INT8 kernel takes multiples of 4)"));
+            }
+            return;
+        }
         if (gemvFormat(view.type(), Math.toIntExact(view.rowLength())) == null
                 && (view.type() != GgmlType.F32 && view.type() != GgmlType.F16)) {
             throw new UnsupportedOnGpuException("tensor '" + view.name() + "' is " + view.type()
-                    + " (the CUDA backend multiplies with F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, NF4 and FP4)");
+                    + " (the CUDA backend multiplies with F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, NF4, FP4 and INT8)");
         }
     }
 
-    static DeviceMatrix of(TensorView view, DeviceBuffer data) {
+    /** {@code view} uploaded as {@code data} (and for INT8 its row scales as {@code rowScales}, else null). */
+    static DeviceMatrix of(TensorView view, DeviceBuffer data, DeviceBuffer rowScales) {
         checkSupported(view);
-        return new DeviceMatrix(view.name(), data, view.type(), Math.toIntExact(view.rows()),
+        return new DeviceMatrix(view.name(), data, rowScales, view.type(), Math.toIntExact(view.rows()),
                 Math.toIntExact(view.rowLength()));
     }
 
@@ -77,9 +89,9 @@ final class DeviceMatrix {
         };
     }
 
-    /** Matrices of one type stacked row-wise in {@code data} (already checked), as one. */
-    static DeviceMatrix stacked(String name, DeviceBuffer data, GgmlType type, int rows, int cols) {
-        return new DeviceMatrix(name, data, type, rows, cols);
+    /** Matrices of one type stacked row-wise in {@code data} (already checked), as one; rowScales likewise for INT8, else null. */
+    static DeviceMatrix stacked(String name, DeviceBuffer data, DeviceBuffer rowScales, GgmlType type, int rows, int cols) {
+        return new DeviceMatrix(name, data, rowScales, type, rows, cols);
     }
 
     /** Enqueues {@code y = W x} for each of {@code matrices} in turn, their outputs one after the other in {@code y}. */
@@ -96,6 +108,8 @@ final class DeviceMatrix {
     void multiply(CudaKernels kernels, CudaStream stream, DeviceBuffer x, DeviceBuffer y) {
         if (gemvFormat != null) {
             kernels.gemv().gemv(stream, gemvFormat, data, x, y, rows, cols);
+        } else if (type == GgmlType.I8) {
+            kernels.gemv().gemvInt8(stream, data, rowScales, x, y, rows, cols);
         } else {
             kernels.decode().rowDot(stream, rowFormat, data, x, y, rows, cols);
         }

@@ -124,7 +124,7 @@ final class DeviceWeights implements AutoCloseable {
         if (existing != null) {
             return existing;
         }
-        DeviceMatrix matrix = DeviceMatrix.of(view, upload(view.name(), view.data()));
+        DeviceMatrix matrix = DeviceMatrix.of(view, upload(view.name(), view.data()), rowScales(view.name(), view));
         uploaded.put(view, matrix);
         return matrix;
     }
@@ -154,6 +154,12 @@ final class DeviceWeights implements AutoCloseable {
                 try {
                     view.type().codec().dequantize(view.data().asSlice(first * rowBytes, count * rowBytes), values, 0,
                             count * cols);
+                    for (int r = 0; r < count && view.rowScales() != null; r++) { // INT8 rows: their scale
+                        float scale = view.rowScale(first + r);
+                        for (int c = 0; c < cols; c++) {
+                            values[r * cols + c] *= scale;
+                        }
+                    }
                 } catch (UnsupportedTypeException e) {
                     throw new UnsupportedOnGpuException("tensor '" + view.name() + "' is " + view.type());
                 }
@@ -161,7 +167,7 @@ final class DeviceWeights implements AutoCloseable {
                 table.slice(4L * first * cols, 4L * count * cols).copyFrom(floats.asSlice(0, 4L * count * cols), stream);
             }
         }
-        return DeviceMatrix.stacked(view.name() + " (F32)", table, GgmlType.F32, rows, cols);
+        return DeviceMatrix.stacked(view.name() + " (F32)", table, null, GgmlType.F32, rows, cols);
     }
 
     /**
@@ -190,11 +196,34 @@ final class DeviceWeights implements AutoCloseable {
                 offset += parts[i].data().byteSize();
             }
             TensorView head = parts[first];
-            matrices.add(DeviceMatrix.stacked(name, buffer, head.type(), Math.toIntExact(rows),
+            DeviceBuffer scales = rowScales(name, java.util.Arrays.copyOfRange(parts, first, end));
+            matrices.add(DeviceMatrix.stacked(name, buffer, scales, head.type(), Math.toIntExact(rows),
                     Math.toIntExact(head.rowLength())));
             first = end;
         }
         return matrices;
+    }
+
+    /**
+     * For INT8 matrices (stacked in this order): each row's factor SCB / 127, float32, as the CPU
+     * backend computes it; null for the block types.
+     */
+    private DeviceBuffer rowScales(String name, TensorView... parts) {
+        if (parts[0].rowScales() == null) {
+            return null;
+        }
+        int rows = 0;
+        for (TensorView part : parts) {
+            rows += Math.toIntExact(part.rows());
+        }
+        float[] scales = new float[rows];
+        int at = 0;
+        for (TensorView part : parts) {
+            for (int r = 0; r < part.rows(); r++) {
+                scales[at++] = part.rowScale(r);
+            }
+        }
+        return uploadFloats(name + " row scales", scales);
     }
 
     /** A norm or bias as float32 on the device; null stays null. */
@@ -202,11 +231,14 @@ final class DeviceWeights implements AutoCloseable {
         if (view == null) {
             return null;
         }
-        float[] values = floats(view);
+        return uploadFloats(view.name(), floats(view));
+    }
+
+    private DeviceBuffer uploadFloats(String name, float[] values) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(4L * values.length);
             MemorySegment.copy(values, 0, host, FLOAT, 0, values.length);
-            return upload(view.name(), host);
+            return upload(name, host);
         }
     }
 

@@ -2,6 +2,10 @@ package io.panllm.runtime.model;
 
 import io.panllm.gguf.GgufFile;
 import io.panllm.gguf.GgufTensorInfo;
+import io.panllm.tensor.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,6 +22,8 @@ public final class ModelWeights {
     public static final String OUTPUT_NORM = "output_norm.weight";
     public static final String OUTPUT = "output.weight";
     public static final String ROPE_FREQS = "rope_freqs.weight";
+    /** Suffix of the companion tensor holding an INT8 matrix's row absmax: X.weight -> X.scb. */
+    public static final String ROW_SCALES_SUFFIX = ".scb";
 
     private final ModelConfig config;
     private final TensorView tokenEmbedding;
@@ -28,8 +34,9 @@ public final class ModelWeights {
     private final boolean tiedOutput;
     private final Map<String, TensorView> all;
 
-    private ModelWeights(ModelConfig config, Map<String, TensorView> tensors, String source) {
+    private ModelWeights(ModelConfig config, Map<String, TensorView> stored, String source) {
         this.config = config;
+        Map<String, TensorView> tensors = withRowScales(stored, source);
         Lookup in = new Lookup(tensors, source);
         int dim = config.embeddingLength();
         int vocab = config.vocabSize();
@@ -61,6 +68,35 @@ public final class ModelWeights {
         }
         layers = Collections.unmodifiableList(blocks);
         all = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
+    }
+
+    /** The name of the tensor holding the row absmax of the INT8 matrix {@code weightName}. */
+    public static String rowScalesName(String weightName) {
+        return weightName.replaceFirst("\\.weight$", "") + ROW_SCALES_SUFFIX;
+    }
+
+    /**
+     * The tensors with each I8 matrix's companion row absmax ({@link #rowScalesName}) attached to
+     * it: LLM.int8 weights are only meaningful with their scales.
+     */
+    private static Map<String, TensorView> withRowScales(Map<String, TensorView> tensors, String source) {
+        Map<String, TensorView> out = new LinkedHashMap<>(tensors);
+        for (TensorView t : tensors.values()) {
+            if (t.type() != GgmlType.I8 || t.shape().length < 2 || t.rowScales() != null) {
+                continue;
+            }
+            TensorView scales = tensors.get(rowScalesName(t.name()));
+            if (scales == null || scales.type() != GgmlType.F32 || !scales.hasShape(t.rows())) {
+                throw new ModelException(source + ": INT8 tensor '" + t.name() + "' needs its row absmax as an F32 tensor '"
+                        + rowScalesName(t.name()) + "' of shape [" + t.rows() + "]"
+                        + (scales == null ? ", which is missing" : ", found " + scales));
+            }
+            float[] scb = new float[Math.toIntExact(t.rows())];
+            MemorySegment.copy(scales.data(), ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, scb, 0,
+                    scb.length);
+            out.put(t.name(), t.withRowScales(scb));
+        }
+        return out;
     }
 
     /** The weights of a model in memory (for example a converted llama2.c checkpoint). */

@@ -1,6 +1,7 @@
 package io.panllm.runtime.model;
 
 import io.panllm.tensor.GgmlType;
+import io.panllm.tensor.Int8RowWise;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -8,9 +9,15 @@ import java.util.Arrays;
  * A tensor's bytes in its stored type, without a copy: a slice of a GGUF mapping or of any
  * segment holding the same block layout (little-endian).
  *
- * @param shape dimensions in ggml order: {@code shape[0]} is the row length (innermost)
+ * @param shape     dimensions in ggml order: {@code shape[0]} is the row length (innermost)
+ * @param rowScales null, or for LLM.int8 weights (type I8) the absmax of each row as bitsandbytes
+ *                  stores it (SCB, from the companion tensor {@code X.scb}): w = q * SCB[row] / 127
  */
-public record TensorView(String name, GgmlType type, long[] shape, MemorySegment data) {
+public record TensorView(String name, GgmlType type, long[] shape, MemorySegment data, float[] rowScales) {
+
+    public TensorView(String name, GgmlType type, long[] shape, MemorySegment data) {
+        this(name, type, shape, data, null);
+    }
 
     public TensorView {
         shape = shape.clone();
@@ -33,6 +40,20 @@ public record TensorView(String name, GgmlType type, long[] shape, MemorySegment
             throw new ModelException("tensor '" + name + "' " + type + " " + Arrays.toString(shape) + " needs " + expected
                     + " bytes but its data holds " + data.byteSize());
         }
+        if (rowScales != null && (type != GgmlType.I8 || rowScales.length != elements / shape[0])) {
+            throw new ModelException("tensor '" + name + "' " + type + " " + Arrays.toString(shape) + " cannot take "
+                    + rowScales.length + " row scales (only I8 matrices take one per row)");
+        }
+    }
+
+    /** This view with the row absmax values of LLM.int8 weights attached. */
+    public TensorView withRowScales(float[] scb) {
+        return new TensorView(name, type, shape, data, scb);
+    }
+
+    /** The factor that turns row r's int8 codes into weights (1 where the view has no row scales). */
+    public float rowScale(long r) {
+        return rowScales == null ? 1f : rowScales[(int) r] * Int8RowWise.INVERSE_127;
     }
 
     @Override
@@ -85,7 +106,7 @@ public record TensorView(String name, GgmlType type, long[] shape, MemorySegment
     @Override
     public boolean equals(Object o) {
         return o instanceof TensorView t && name.equals(t.name) && type == t.type && Arrays.equals(shape, t.shape)
-                && data.equals(t.data);
+                && data.equals(t.data) && Arrays.equals(rowScales, t.rowScales);
     }
 
     @Override

@@ -15,8 +15,8 @@ class StudyFormatTest {
         assertThat(formats).extracting(StudyFormat::label).containsExactly("f16", "q8_0", "q4_k_m", "nf4", "int8");
         assertThat(formats.get(2).target()).isEqualTo(TargetType.Q4_K_M);
         StudyFormat int8 = formats.get(4);
-        assertThat(int8.runnable()).isFalse();
-        assertThat(int8.notRunnableReason()).contains("not runnable yet");
+        assertThat(int8.target()).isEqualTo(TargetType.INT8);
+        assertThat(StudyFormat.parse("llm.int8").target()).isEqualTo(TargetType.INT8);
     }
 
     @Test
@@ -31,7 +31,8 @@ class StudyFormatTest {
         assertThat(StudyFormat.highestPrecision(StudyFormat.parseList("q4_0,q8_0,int8,f16,bf16")).label()).isEqualTo("f16");
         assertThat(StudyFormat.highestPrecision(StudyFormat.parseList("nf4,q4_0,q8_0")).label()).isEqualTo("q8_0");
         assertThat(StudyFormat.highestPrecision(StudyFormat.parseList("f32,f16")).label()).isEqualTo("f32");
-        assertThat(StudyFormat.highestPrecision(StudyFormat.parseList("int8"))).isNull();
+        assertThat(StudyFormat.highestPrecision(StudyFormat.parseList("int8,nf4")).label()).isEqualTo("int8");
+        assertThat(StudyFormat.highestPrecision(StudyFormat.parseList("int8,q8_0")).label()).isEqualTo("q8_0");
     }
 
     @Test

@@ -57,6 +57,10 @@ class QuantPolicyTest {
         assertThat(nf4.typeFor("token_embd.weight", new long[] {2048, 128256})).isEqualTo(GgmlType.F16);
         assertThat(nf4.typeFor("output.weight", new long[] {2048, 128256})).isEqualTo(GgmlType.F16);
         assertThat(nf4.typeFor("blk.3.ffn_up.weight", MATRIX)).isEqualTo(GgmlType.NF4);
+        QuantPolicy int8 = new QuantPolicy(TargetType.INT8, 16, 4, false, null, null);
+        assertThat(int8.typeFor("token_embd.weight", new long[] {2048, 128256})).isEqualTo(GgmlType.F16);
+        assertThat(int8.typeFor("blk.3.ffn_down.weight", new long[] {172, 64})).isEqualTo(GgmlType.I8); // any width
+        assertThat(int8.typeFor("blk.3.attn_norm.weight", new long[] {2048})).isEqualTo(GgmlType.F32);
     }
 
     @Test

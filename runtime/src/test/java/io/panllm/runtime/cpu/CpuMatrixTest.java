@@ -15,7 +15,7 @@ class CpuMatrixTest {
 
     /** A batch through the matrix-matrix path gives what one multiplication per vector gives, on several threads. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "NF4"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "NF4", "I8"})
     void batchedProductEqualsOneVectorAtATime(GgmlType type) {
         Random random = new Random(11);
         int columns = 256;
@@ -27,7 +27,15 @@ class CpuMatrixTest {
                 MemorySegment.copy(RandomBlocks.row(type, columns, random, arena), 0, data, r * type.byteSize(columns),
                         type.byteSize(columns));
             }
-            CpuMatrix matrix = new CpuMatrix(new TensorView("w", type, new long[] {columns, rows}, data), VectorKernels.of(type));
+            TensorView view = new TensorView("w", type, new long[] {columns, rows}, data);
+            if (type == GgmlType.I8) { // LLM.int8: every row has its own scale (SCB / 127)
+                float[] scb = new float[rows];
+                for (int r = 0; r < rows; r++) {
+                    scb[r] = (float) (random.nextDouble() * 0.5 + 0.01);
+                }
+                view = view.withRowScales(scb);
+            }
+            CpuMatrix matrix = new CpuMatrix(view, VectorKernels.of(type));
             float[] in = RandomBlocks.floats(columns * batch, random);
             float[] batched = new float[rows * batch];
             matrix.multiply(parallel, in, batch, batched);
@@ -36,8 +44,18 @@ class CpuMatrixTest {
                 float[] x = java.util.Arrays.copyOfRange(in, b * columns, (b + 1) * columns);
                 matrix.multiply(parallel, x, 1, one);
                 for (int r = 0; r < rows; r++) {
-                    assertThat(batched[b * rows + r]).as("%s row %d vector %d", type, r, b)
-                            .isCloseTo(one[r], Offset.offset(1e-4f * (1 + Math.abs(one[r]))));
+                    // Both sum the same products in different orders: the rounding scales with sum |w x|.
+                    float[] w = new float[columns];
+                    matrix.dequantizeRow(r, w, 0);
+                    double magnitude = 0;
+                    double exact = 0;
+                    for (int c = 0; c < columns; c++) {
+                        magnitude += Math.abs((double) w[c] * x[c]);
+                        exact += (double) w[c] * x[c];
+                    }
+                    Offset<Float> rounding = Offset.offset((float) (2e-5 * magnitude + 1e-6));
+                    assertThat(batched[b * rows + r]).as("%s row %d vector %d", type, r, b).isCloseTo(one[r], rounding);
+                    assertThat(one[r]).as("%s row %d vector %d vs its decoded row", type, r, b).isCloseTo((float) exact, rounding);
                 }
             }
         }

@@ -28,6 +28,11 @@ final class RandomBlocks {
                     row.set(BlockBytes.SHORT_LE, 2L * i, (short) (Float.floatToIntBits((float) random.nextGaussian()) >>> 16));
                 }
             }
+            case I8 -> {
+                byte[] bytes = new byte[n];
+                random.nextBytes(bytes);
+                MemorySegment.copy(MemorySegment.ofArray(bytes), 0, row, 0, n);
+            }
             default -> {
                 byte[] bytes = new byte[(int) row.byteSize()];
                 random.nextBytes(bytes);

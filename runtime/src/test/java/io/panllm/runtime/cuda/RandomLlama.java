@@ -3,6 +3,7 @@ package io.panllm.runtime.cuda;
 import io.panllm.runtime.model.ModelConfig;
 import io.panllm.runtime.model.TensorView;
 import io.panllm.tensor.GgmlType;
+import io.panllm.tensor.Int8RowWise;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
@@ -66,6 +67,12 @@ final class RandomLlama {
             values[i] = (float) (mean + scale * random.nextGaussian());
         }
         MemorySegment data = arena.allocate(type.byteSize(n), 16);
+        if (type == GgmlType.I8 && shape.length >= 2) { // LLM.int8: codes and the row absmax
+            int rows = Math.toIntExact(n / shape[0]);
+            float[] scb = new float[rows];
+            Int8RowWise.quantize(values, 0, rows, Math.toIntExact(shape[0]), data, scb);
+            return new TensorView(name, type, shape, data).withRowScales(scb);
+        }
         type.codec().quantize(values, 0, values.length, data);
         return new TensorView(name, type, shape, data);
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.panllm.runtime.cpu.CpuBackend;
 import io.panllm.tensor.GgmlType;
+import io.panllm.tensor.Int8RowWise;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
@@ -58,6 +59,21 @@ class QuantizedModelTest {
             }
             int n = Math.toIntExact(t.elementCount());
             float[] values = t.data().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            if (type == GgmlType.I8) {
+                // LLM.int8: codes plus the row absmax in the companion tensor the loader pairs with them.
+                int rows = Math.toIntExact(t.rows());
+                int cols = Math.toIntExact(t.rowLength());
+                MemorySegment codes = arena.allocate(n);
+                float[] scb = new float[rows];
+                Int8RowWise.quantize(values, 0, rows, cols, codes, scb);
+                out.put(t.name(), new TensorView(t.name(), type, t.shape(), codes));
+                String scales = ModelWeights.rowScalesName(t.name());
+                out.put(scales, TestModels.f32(arena, scales, scb, new long[] {rows}));
+                float[] decoded = new float[n];
+                Int8RowWise.dequantize(codes, scb, rows, cols, decoded, 0);
+                decodedOut.put(t.name(), TestModels.f32(arena, t.name(), decoded, t.shape()));
+                continue;
+            }
             MemorySegment encoded = arena.allocate(type.byteSize(n));
             type.codec().quantize(values, 0, n, encoded);
             out.put(t.name(), new TensorView(t.name(), type, t.shape(), encoded));
@@ -68,7 +84,7 @@ class QuantizedModelTest {
 
     @ParameterizedTest(name = "{0}: within {1} of F32")
     // Bounds about 1.3 x what this model measured (seeded, so stable): F16 0.0004, BF16 0.0028,
-    // Q8_0 0.0091, Q6_K 0.029, Q4_K 0.116, Q4_1 0.132, Q4_0 0.140, IQ4_NL 0.127, NF4 0.151, FP4 0.203.
+    // Q8_0 0.0091, I8 (LLM.int8, row-wise) 0.0116, Q6_K 0.029, Q4_K 0.116, Q4_1 0.132, Q4_0 0.140, IQ4_NL 0.127, NF4 0.151, FP4 0.203.
     @CsvSource({
         "F16, 0.0006",
         "BF16, 0.004",
@@ -80,6 +96,7 @@ class QuantizedModelTest {
         "IQ4_NL, 0.165",
         "NF4, 0.2",
         "FP4, 0.27",
+        "I8, 0.015",
     })
     void quantizedModel(GgmlType type, double toleranceVsF32) {
         Map<String, TensorView> decoded = new LinkedHashMap<>();
