@@ -6,6 +6,7 @@ one chunk, then its 8 to 32 multiply-adds) that PTX, having no macros or compile
 would otherwise need copied by hand. Run it from the repository root after editing, and commit
 both files: the PTX is what the driver loads and what a reviewer reads.
 """
+import re
 import struct
 
 OUT = "kernels/src/main/resources/io/panllm/kernels/gemv_formats.ptx"
@@ -56,6 +57,7 @@ class Kernel:
     def __init__(self, name):
         self.name = name
         self.lines = []
+        self.rows = 1
 
     def emit(self, line=""):
         self.lines.append(line)
@@ -68,7 +70,262 @@ class Kernel:
         self.emit(line.rstrip())
 
 
+class Rows4Kernel(Kernel):
+    """The same per-chunk code for four rows per CTA (v3 of these kernels, NOTES.md).
+
+    The format function emits its one-row body as usual; this records it in two parts, the loads
+    of a chunk's weight bytes ("pre", before load_x) and the arithmetic ("post"), and writes them
+    once per row with the row's own registers (every register the format declares, plus acc,
+    row_ptr and offset, renamed name_r), all four rows' loads first, then the chunk's x once,
+    then the four rows' arithmetic: x is read once for four rows and 4x the weight bytes are in
+    flight per thread. The CTA's threads split the row's chunks (thread t: chunks t, t + block.x,
+    ...), as gemv.ptx's rows4 kernels do, so a matrix keeps one warp per row of parallelism
+    (four rows per warp, tried first, left too few warps on the GPU at the 1B shapes: 3x slower).
+    """
+
+    def __init__(self, name):
+        super().__init__(name + "_rows4")
+        self.rows = 4
+        self.phase = "head"
+        self.pre = []
+        self.post = []
+
+    def op(self, text, comment=None):
+        if self.phase == "head":
+            super().op(text, comment)
+        else:
+            (self.pre if self.phase == "pre" else self.post).append((text, comment))
+
+    def begin(self, block_size, block_bytes, chunk, table, extra_regs):
+        self.block_size, self.block_bytes, self.chunk, self.table = block_size, block_bytes, chunk, table
+        self.declarations = []   # (type, [names])
+        for line in extra_regs.splitlines():
+            m = re.match(r"\s*\.reg\s+(\.\w+)\s+(.*);", line)
+            names = []
+            for item in m.group(2).split(","):
+                item = item.strip()
+                vec = re.match(r"(\w+)<(\d+)>", item)
+                names += ["%s%d" % (vec.group(1), i) for i in range(int(vec.group(2)))] if vec else [item]
+            self.declarations.append((m.group(1), names))
+        self.per_row = {n for _, names in self.declarations for n in names} | {"acc", "row_ptr", "offset"}
+        self.phase = "pre"
+
+    def renamed(self, text, r):
+        guard = ""
+        if text.startswith("@"):
+            guard, text = text.split(None, 1)
+        parts = text.split(None, 1)
+        operands = parts[1] if len(parts) > 1 else ""
+        operands = re.sub(r"\b([A-Za-z_]\w*)\b",
+                          lambda m: "%s_%d" % (m.group(1), r) if m.group(1) in self.per_row else m.group(1), operands)
+        if guard:
+            guard = re.sub(r"\b(\w+)\b", lambda m: "%s_%d" % (m.group(1), r) if m.group(1) in self.per_row else m.group(1), guard)
+            return "%s %s %s" % (guard, parts[0], operands)
+        return "%s %s" % (parts[0], operands)
+
+    def finish(self):
+        k = self
+        log_block = self.block_size.bit_length() - 1
+        log_chunk = self.chunk.bit_length() - 1
+        self.phase = "head"
+        k.emit("// Four rows per CTA: rows 4 ctaid.x .. 4 ctaid.x + 3, grid.x = ceil(rows / 4), block.x a multiple of")
+        k.emit("// 32; thread t takes chunks t, t + block.x, ... Rows past the end read the last row and are not written.")
+        k.emit(".visible .entry %s(.param .u64 param_weights, .param .u64 param_x, .param .u64 param_y," % k.name)
+        k.emit("        .param .u32 param_rows, .param .u32 param_cols)")
+        k.emit("{")
+        k.emit("    .reg .pred  p_exit, p_done, p_lane0, p_table, p_row;")
+        k.emit("    .reg .u32   tid, threads, lane, row, row0, last_row, rows, cols, chunk, chunks, blocks_per_row, table_slot;")
+        k.emit("    .reg .u64   weights, x, y, x_ptr, table_addr, row_offset;")
+        k.emit("    .reg .f32   x<%d>, table_value;" % self.chunk)
+        for r in range(4):
+            k.emit("    .reg .u64   row_ptr_%d, offset_%d;" % (r, r))
+            k.emit("    .reg .f32   acc_%d;" % r)
+            for ty, names in self.declarations:
+                k.emit("    .reg %-6s %s;" % (ty, ", ".join("%s_%d" % (n, r) for n in names)))
+        k.emit()
+        k.op("ld.param.u64 weights, [param_weights];")
+        k.op("ld.param.u64 x, [param_x];")
+        k.op("ld.param.u64 y, [param_y];")
+        k.op("ld.param.u32 rows, [param_rows];")
+        k.op("ld.param.u32 cols, [param_cols];")
+        k.op("cvta.to.global.u64 weights, weights;")
+        k.op("cvta.to.global.u64 x, x;")
+        k.op("cvta.to.global.u64 y, y;")
+        k.op("mov.u32 tid, %tid.x;")
+        if self.table:
+            k.emit("    // threads 0..15 copy the code table into shared memory (before any warp may exit)")
+            k.op("setp.lt.u32 p_table, tid, 16;")
+            k.op("mul.wide.u32 table_addr, tid, 4;")
+            k.op("mov.u64 row_offset, %s;" % self.table)
+            k.op("add.u64 table_addr, table_addr, row_offset;")
+            k.op("shl.b32 table_slot, tid, 2;")
+            k.op("mov.u32 lane, code_table;")
+            k.op("add.u32 table_slot, table_slot, lane;")
+            k.op("@p_table ld.const.f32 table_value, [table_addr];")
+            k.op("@p_table st.shared.f32 [table_slot], table_value;")
+            k.op("bar.sync 0;")
+        k.op("mov.u32 threads, %ntid.x;")
+        k.op("mov.u32 row0, %ctaid.x;")
+        k.op("shl.b32 row0, row0, 2;", "first of this CTA's 4 rows")
+        k.op("setp.ge.u32 p_exit, row0, rows;")
+        k.op("@p_exit bra.uni EXIT;", "the whole CTA leaves together")
+        k.op("sub.u32 last_row, rows, 1;")
+        k.op("shr.u32 blocks_per_row, cols, %d;" % log_block)
+        for r in range(4):
+            k.op("add.u32 row, row0, %d;" % r)
+            k.op("min.u32 row, row, last_row;")
+            k.op("mul.wide.u32 row_offset, row, blocks_per_row;")
+            k.op("mad.lo.u64 row_ptr_%d, row_offset, %d, weights;" % (r, self.block_bytes), "row * row_bytes")
+            k.op("mov.f32 acc_%d, 0f00000000;" % r)
+        k.op("shr.u32 chunks, cols, %d;" % log_chunk, "chunks of %d weights" % self.chunk)
+        k.op("mov.u32 chunk, tid;")
+        k.emit("LOOP:")
+        k.op("setp.ge.u32 p_done, chunk, chunks;")
+        k.op("@p_done bra REDUCE;")
+        for r in range(4):
+            k.emit("    // row %d: this chunk's weight bytes" % r)
+            for text, comment in self.pre:
+                k.op(self.renamed(text, r), comment if r == 0 else None)
+        k.op("mul.wide.u32 x_ptr, chunk, %d;" % (4 * self.chunk), "x of this chunk: %d floats, for the 4 rows" % self.chunk)
+        k.op("add.u64 x_ptr, x_ptr, x;")
+        for i in range(self.chunk // 4):
+            k.op("ld.global.nc.v4.f32 {x%d, x%d, x%d, x%d}, [x_ptr+%d];" % (4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3, 16 * i))
+        for r in range(4):
+            k.emit("    // row %d: the arithmetic" % r)
+            for text, comment in self.post:
+                k.op(self.renamed(text, r), comment if r == 0 else None)
+        k.op("add.u32 chunk, chunk, threads;")
+        k.op("bra.uni LOOP;")
+        k.emit("REDUCE:")
+        k.op("call.uni (acc_0, acc_1, acc_2, acc_3), block_sum4, (acc_0, acc_1, acc_2, acc_3);", "valid in thread 0")
+        k.op("setp.eq.u32 p_lane0, tid, 0;")
+        k.op("@!p_lane0 bra.uni EXIT;")
+        for r in range(4):
+            k.op("add.u32 row, row0, %d;" % r)
+            k.op("setp.lt.u32 p_row, row, rows;")
+            k.op("mul.wide.u32 row_offset, row, 4;")
+            k.op("add.u64 row_offset, row_offset, y;")
+            k.op("@p_row st.global.f32 [row_offset], acc_%d;" % r)
+        k.emit("EXIT:")
+        k.op("ret;")
+        k.emit("}")
+
+
+class DequantKernel(Rows4Kernel):
+    """The format's chunk code turned into a dequantization to fp16 for the batched prefill.
+
+    Same recording as Rows4Kernel; the arithmetic is rewritten so that the 8 weights of the chunk
+    land in v0..v7 instead of being dotted with x: "sum += value * x_e" becomes "v_e = value",
+    the block scale applied to the sum ("acc += scale * sum") is applied to each v_e, and Q4_K's
+    "acc -= min * sum(x)" subtracts min from each v_e. One thread per chunk of 8 weights; the
+    chunk's 8 halves are stored as one 16-byte vector at out[row][8 chunk].
+    """
+
+    def __init__(self, name):
+        Kernel.__init__(self, "dequant_" + name[len("gemv_"):] + "_f16")
+        self.rows = 4   # record, as Rows4Kernel does
+        self.phase = "head"
+        self.pre = []
+        self.post = []
+
+    def dequantized(self, text):
+        """The arithmetic op rewritten to produce values; a list of ops."""
+        m = re.match(r"fma\.rn\.f32 sum, value, x(\d+), sum;$", text)
+        if m:
+            return ["mov.f32 v%s, value;" % m.group(1)]
+        if re.match(r"add\.f32 sum_x, sum_x, x\d+;$", text) or re.match(r"mov\.f32 sum(_x)?, 0f00000000;$", text):
+            return []
+        m = re.match(r"fma\.rn\.f32 acc, (\w+), sum, acc;$", text)
+        if m:
+            return ["mul.f32 v%d, v%d, %s;" % (e, e, m.group(1)) for e in range(8)]
+        if text == "fma.rn.f32 acc, min, sum_x, acc;":
+            return ["add.f32 v%d, v%d, min;" % (e, e) for e in range(8)]
+        m = re.match(r"fma\.rn\.f32 acc, (\w+), x(\d+), acc;$", text)
+        if m:
+            return ["mov.b32 v%s, %s;" % (m.group(2), m.group(1))]
+        assert not re.search(r"\b(x\d+|acc|sum|sum_x)\b", text), "no dequant rule for: " + text
+        return [text]
+
+    def finish(self):
+        k = self
+        log_chunk = self.chunk.bit_length() - 1
+        log_block = self.block_size.bit_length() - 1
+        self.phase = "head"
+        k.emit("// Dequantization for the batched prefill: out (rows x cols fp16, row-major) = W. One thread per")
+        k.emit("// chunk of 8 weights, grid-stride over rows * cols / 8 chunks.")
+        k.emit(".visible .entry %s(.param .u64 param_out, .param .u64 param_weights, .param .u32 param_rows," % k.name)
+        k.emit("        .param .u32 param_cols)")
+        k.emit("{")
+        k.emit("    .reg .pred  p_done, p_table;")
+        k.emit("    .reg .u32   tid, lane, row, rows, cols, chunk, chunks, blocks_per_row, table_slot, g, total, stride;")
+        k.emit("    .reg .b32   packed<4>;")
+        k.emit("    .reg .u64   weights, out, row_ptr, offset, table_addr, out_ptr;")
+        k.emit("    .reg .f32   v<8>, table_value;")
+        for ty, names in self.declarations:
+            k.emit("    .reg %-6s %s;" % (ty, ", ".join(names)))
+        k.emit()
+        k.op("ld.param.u64 out, [param_out];")
+        k.op("ld.param.u64 weights, [param_weights];")
+        k.op("ld.param.u32 rows, [param_rows];")
+        k.op("ld.param.u32 cols, [param_cols];")
+        k.op("cvta.to.global.u64 out, out;")
+        k.op("cvta.to.global.u64 weights, weights;")
+        k.op("mov.u32 tid, %tid.x;")
+        if self.table:
+            k.emit("    // threads 0..15 copy the code table into shared memory (before any thread may leave)")
+            k.op("setp.lt.u32 p_table, tid, 16;")
+            k.op("mul.wide.u32 table_addr, tid, 4;")
+            k.op("mov.u64 offset, %s;" % self.table)
+            k.op("add.u64 table_addr, table_addr, offset;")
+            k.op("shl.b32 table_slot, tid, 2;")
+            k.op("mov.u32 lane, code_table;")
+            k.op("add.u32 table_slot, table_slot, lane;")
+            k.op("@p_table ld.const.f32 table_value, [table_addr];")
+            k.op("@p_table st.shared.f32 [table_slot], table_value;")
+            k.op("bar.sync 0;")
+        k.op("shr.u32 chunks, cols, %d;" % log_chunk, "chunks of %d weights per row" % self.chunk)
+        k.op("shr.u32 blocks_per_row, cols, %d;" % log_block)
+        k.op("mul.lo.u32 total, chunks, rows;")
+        k.op("mov.u32 g, %ctaid.x;")
+        k.op("mov.u32 stride, %ntid.x;")
+        k.op("mad.lo.u32 g, g, stride, tid;")
+        k.op("mov.u32 lane, %nctaid.x;")
+        k.op("mul.lo.u32 stride, stride, lane;")
+        k.emit("LOOP:")
+        k.op("setp.ge.u32 p_done, g, total;")
+        k.op("@p_done bra.uni EXIT;")
+        k.op("div.u32 row, g, chunks;")
+        k.op("rem.u32 chunk, g, chunks;")
+        k.op("mul.wide.u32 offset, row, blocks_per_row;")
+        k.op("mad.lo.u64 row_ptr, offset, %d, weights;" % self.block_bytes, "row * row_bytes")
+        for text, comment in self.pre:
+            k.op(text, comment)
+        for text, comment in self.post:
+            for line in self.dequantized(text):
+                k.op(line, comment)
+        for i in range(4):
+            k.op("cvt.rn.f16x2.f32 packed%d, v%d, v%d;" % (i, 2 * i + 1, 2 * i), "v%d in the low half" % (2 * i))
+        k.op("mul.wide.u32 out_ptr, g, 16;", "chunk g of the row-major output: 8 halves")
+        k.op("add.u64 out_ptr, out_ptr, out;")
+        k.op("st.global.v4.b32 [out_ptr], {packed0, packed1, packed2, packed3};")
+        k.op("add.u32 g, g, stride;")
+        k.op("bra.uni LOOP;")
+        k.emit("EXIT:")
+        k.op("ret;")
+        k.emit("}")
+
+
+def new_kernel(name, rows):
+    """rows: 1 (the GEMV, v2), 4 (its four-rows-per-CTA version, v3) or "dequant"."""
+    if rows == "dequant":
+        return DequantKernel(name)
+    return Rows4Kernel(name) if rows == 4 else Kernel(name)
+
+
 def prologue(k, block_size, block_bytes, chunk, table=None, extra_regs=""):
+    if k.rows == 4:
+        k.begin(block_size, block_bytes, chunk, table, extra_regs)
+        return
     log_block = block_size.bit_length() - 1
     log_chunk = chunk.bit_length() - 1
     k.emit(".visible .entry %s(.param .u64 param_weights, .param .u64 param_x, .param .u64 param_y," % k.name)
@@ -120,6 +377,9 @@ def prologue(k, block_size, block_bytes, chunk, table=None, extra_regs=""):
 
 
 def load_x(k, chunk):
+    if k.rows == 4:
+        k.phase = "post"
+        return
     k.op("mul.wide.u32 x_ptr, chunk, %d;" % (4 * chunk), "x of this chunk: %d floats" % chunk)
     k.op("add.u64 x_ptr, x_ptr, x;")
     for i in range(chunk // 4):
@@ -127,6 +387,9 @@ def load_x(k, chunk):
 
 
 def epilogue(k):
+    if k.rows == 4:
+        k.finish()
+        return
     k.op("add.u32 chunk, chunk, 32;")
     k.op("bra.uni LOOP;")
     k.emit("REDUCE:")
@@ -140,8 +403,8 @@ def epilogue(k):
     k.emit("}")
 
 
-def bf16():
-    k = Kernel("gemv_bf16")
+def bf16(rows=1):
+    k = new_kernel("gemv_bf16", rows)
     k.emit("// BF16: [rows][cols] bfloat16, the top half of a float32: word i of a 16-byte load holds")
     k.emit("// elements 2i (low half, shifted up) and 2i + 1 (high half, masked).")
     prologue(k, 8, 16, 8, extra_regs="    .reg .b32   w<4>, lo<4>, hi<4>;\n    .reg .u64   addr;")
@@ -169,8 +432,8 @@ def table_dot(k, word, nibble_bits):
         k.op("fma.rn.f32 sum, value, x%d, sum;" % element)
 
 
-def iq4_nl():
-    k = Kernel("gemv_iq4_nl")
+def iq4_nl(rows=1):
+    k = new_kernel("gemv_iq4_nl", rows)
     k.emit("// IQ4_NL: blocks of 32 weights, 18 bytes: fp16 d, then qs[16]; element j is the low nibble")
     k.emit("// of qs[j] for j < 16 and the high nibble of qs[j - 16] otherwise, its value")
     k.emit("// d * kvalues_iq4nl[nibble]. Chunk q (0..3) of a block = elements 8q..8q+7: the low (q < 2)")
@@ -202,8 +465,8 @@ def iq4_nl():
     return k
 
 
-def bnb4(name, table):
-    k = Kernel("gemv_" + name)
+def bnb4(name, table, rows=1):
+    k = new_kernel("gemv_" + name, rows)
     k.emit("// %s (panllm extension, bitsandbytes layout): blocks of 64 weights, 34 bytes: fp16 absmax," % name.upper())
     k.emit("// then 32 bytes of codes, element 2k in the HIGH nibble of byte k and 2k + 1 in the low one;")
     k.emit("// value absmax * table[code]. Chunk q (0..7) of a block = code bytes 4q..4q+3, read as two")
@@ -231,9 +494,9 @@ def bnb4(name, table):
     return k
 
 
-def q4_k(high_bits=False):
+def q4_k(high_bits=False, rows=1):
     """Q4_K, or with high_bits Q5_K: the same plus qh[32] whose bit s of byte l is bit 4 of q."""
-    k = Kernel("gemv_q5_k" if high_bits else "gemv_q4_k")
+    k = new_kernel("gemv_q5_k" if high_bits else "gemv_q4_k", rows)
     if high_bits:
         k.emit("// Q5_K: super-blocks of 256 weights, 176 bytes: fp16 d, fp16 dmin, scales[12], qh[32], qs[128].")
         k.emit("// As Q4_K (below), with a fifth bit per weight: bit s of qh[l] is bit 4 of element l of")
@@ -321,8 +584,8 @@ def q4_k(high_bits=False):
     return k
 
 
-def q6_k():
-    k = Kernel("gemv_q6_k")
+def q6_k(rows=1):
+    k = new_kernel("gemv_q6_k", rows)
     k.emit("// Q6_K: super-blocks of 256 weights, 210 bytes: ql[128] (low 4 bits), qh[64] (high 2 bits),")
     k.emit("// scales[16] int8, fp16 d. Sub-block s (32 weights; h = s / 4, t = s % 4) is elements")
     k.emit("// 128 h + 32 t + l, l = 0..31 (ggml's dequantize_row_q6_K): low bits = nibble t / 2 (low, high)")
@@ -405,7 +668,13 @@ def main():
     out.append("// This CTA's copy of the table its kernel looks up.")
     out.append(".shared .align 4 .f32 code_table[16];")
     out.append("")
-    for kernel in [bf16(), iq4_nl(), bnb4("nf4", "nf4_table"), bnb4("fp4", "fp4_table"), q4_k(), q4_k(high_bits=True), q6_k()]:
+    kernels = [bf16(), iq4_nl(), bnb4("nf4", "nf4_table"), bnb4("fp4", "fp4_table"), q4_k(), q4_k(high_bits=True), q6_k()]
+    kernels += [iq4_nl(4), bnb4("nf4", "nf4_table", 4), bnb4("fp4", "fp4_table", 4), q4_k(rows=4),
+                q4_k(high_bits=True, rows=4), q6_k(4)]
+    d = "dequant"
+    kernels += [bf16(d), iq4_nl(d), bnb4("nf4", "nf4_table", d), bnb4("fp4", "fp4_table", d), q4_k(rows=d),
+                q4_k(high_bits=True, rows=d), q6_k(d)]
+    for kernel in kernels:
         out.append("// ---------------------------------------------------------------------------------------------")
         out.extend(kernel.lines)
         out.append("")

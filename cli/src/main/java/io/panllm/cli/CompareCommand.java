@@ -6,10 +6,12 @@ import io.panllm.runtime.compare.AtomicFiles;
 import io.panllm.runtime.compare.CompareStudy;
 import io.panllm.runtime.compare.FormatResult;
 import io.panllm.runtime.compare.MarkdownReport;
+import io.panllm.runtime.compare.ReportJson;
 import io.panllm.runtime.compare.StudyFormat;
 import io.panllm.runtime.compare.StudyProgress;
 import io.panllm.runtime.compare.StudyResult;
 import io.panllm.runtime.compare.StudySettings;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,14 +46,18 @@ import picocli.CommandLine.Spec;
 final class CompareCommand implements Callable<Integer> {
     private static final String DEFAULT_TYPES = "f16,q8_0,q4_0,q4_k_m,iq4_nl,nf4,fp4,int8";
 
-    @Parameters(index = "0", paramLabel = "INPUT", description = "the model to convert and compare")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "INPUT", description = "the model to convert and compare")
     Path input;
 
     @Option(names = "--types", paramLabel = "LIST", defaultValue = DEFAULT_TYPES, description = "comma-separated types (default: ${DEFAULT-VALUE})")
     String types;
 
-    @Option(names = {"-f", "--file"}, required = true, paramLabel = "TEXT", description = "text for perplexity and KL divergence (e.g. wiki.test.raw)")
+    @Option(names = {"-f", "--file"}, paramLabel = "TEXT", description = "text for perplexity and KL divergence (e.g. wiki.test.raw)")
     Path textFile;
+
+    @Option(names = "--render", paramLabel = "DIR", description = "measure nothing: draw report.md and the plots again from "
+            + "DIR/report.json (e.g. a study measured where Java cannot draw)")
+    Path renderDir;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "512", description = "tokens per perplexity chunk (default: ${DEFAULT-VALUE})")
     int contextSize;
@@ -91,6 +97,13 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (renderDir != null) {
+            return render(renderDir);
+        }
+        if (input == null || textFile == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "compare needs INPUT and -f TEXT (or --render DIR)");
+        }
         List<StudyFormat> formats = StudyFormat.parseList(types);
         if (!Files.isRegularFile(textFile)) {
             throw new BadInputException(textFile + ": no such file");
@@ -134,22 +147,43 @@ final class CompareCommand implements Callable<Integer> {
                     + " (run the same command again to go on); no report written");
             return ExitCodes.INTERRUPTED;
         }
-        String commandLine = commandLine();
+        writeReport(result, commandLine(), reportDir, true);
+        return ExitCodes.OK;
+    }
+
+    /** {@code --render DIR}: report.md and the plots from DIR/report.json. */
+    private int render(Path dir) throws IOException {
+        Path json = dir.resolve("report.json");
+        if (!Files.isRegularFile(json)) {
+            throw new BadInputException(json + ": no such file (--render takes the folder of a compare report)");
+        }
+        ReportJson.Report report = ReportJson.read(json);
+        writeReport(report.study(), report.commandLine(), dir, false);
+        return ExitCodes.OK;
+    }
+
+    private void writeReport(StudyResult result, String commandLine, Path reportDir, boolean writeJson) throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         List<MarkdownReport.Plot> plots;
         try {
             plots = ComparePlots.write(result, reportDir);
-        } catch (LinkageError e) {
-            // A Java runtime without the java.desktop module (a jlink image) cannot draw: the
-            // tables still say everything.
-            err.println("panllm compare: no plots (this Java runtime lacks java.desktop: " + e.getMessage() + ")");
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Error | RuntimeException e) {
+            // A Java runtime without the java.desktop module (a jlink image: NoClassDefFoundError),
+            // or a machine without fonts (AWT throws "Fontconfig head is null", or a plain
+            // java.lang.Error "No physical fonts found"), cannot draw: the tables say everything.
+            err.println("panllm compare: no plots (this Java runtime cannot draw here: " + e.getMessage() + ")");
             plots = List.of();
         }
-        AtomicFiles.write(reportDir.resolve("report.json"), Json.write(result.toMap(commandLine)).getBytes(StandardCharsets.UTF_8));
+        if (writeJson) {
+            AtomicFiles.write(reportDir.resolve("report.json"), Json.write(result.toMap(commandLine)).getBytes(StandardCharsets.UTF_8));
+        }
         AtomicFiles.write(reportDir.resolve("report.md"),
                 MarkdownReport.render(result, commandLine, plots).getBytes(StandardCharsets.UTF_8));
-        out.println("wrote " + reportDir.resolve("report.md") + ", report.json and " + plots.size() + " plots");
+        out.println("wrote " + reportDir.resolve("report.md") + (writeJson ? ", report.json" : "") + " and " + plots.size() + " plots");
         out.flush();
-        return ExitCodes.OK;
     }
 
     /** After a measured type: the time the remaining ones will take at the pace so far. */

@@ -18,8 +18,12 @@ public final class GemvKernels implements AutoCloseable {
     public enum Variant {
         /** v1: one CTA per row, 8 weights per chunk; every format. (rowsPerCta: per warp for v4.) */
         ONE_ROW_PER_CTA(1, 8, "", WeightFormat.Q4_0, WeightFormat.Q8_0, WeightFormat.F16),
-        /** v2: four rows per CTA sharing x, 8 weights per chunk; Q4_0 and Q8_0. */
-        FOUR_ROWS_PER_CTA(4, 8, "_rows4", WeightFormat.Q4_0, WeightFormat.Q8_0),
+        /**
+         * v2: four rows per CTA sharing x, 8 weights per chunk; Q4_0 and Q8_0, and the formats of
+         * gemv_formats.ptx (their v3: ONE_ROW_PER_WARP's chunk code for four rows at once).
+         */
+        FOUR_ROWS_PER_CTA(4, 8, "_rows4", WeightFormat.Q4_0, WeightFormat.Q8_0, WeightFormat.IQ4_NL, WeightFormat.Q4_K,
+                WeightFormat.Q5_K, WeightFormat.Q6_K, WeightFormat.NF4, WeightFormat.FP4),
         /** v3: as v2 with 16 weights (half a block) per chunk and no function calls; Q4_0. */
         FOUR_ROWS_HALF_BLOCKS(4, 16, "_rows4_half_blocks", WeightFormat.Q4_0),
         /** v4: v3's loop with four rows per warp (not per CTA): warp shuffles only, no barrier; Q4_0. */
@@ -81,14 +85,20 @@ public final class GemvKernels implements AutoCloseable {
      * The variant {@link #gemv(CudaStream, WeightFormat, DeviceBuffer, DeviceBuffer, DeviceBuffer, int, int)}
      * uses: the fastest measured on the H100 at the Llama 1B and 8B shapes (NOTES.md). Q4_0's
      * pipelined rows-per-warp kernel has rows / 4 warps of parallelism, so it loses to four rows
-     * per CTA on wide, short matrices (the FFN down projections: rows < cols).
+     * per CTA on wide, short matrices (the FFN down projections: rows < cols). The formats of
+     * gemv_formats.ptx (run 10, kernels/NOTES.md): four rows per CTA always wins for Q4_K, on wide
+     * matrices for IQ4_NL, NF4 and FP4 (rows < cols) and only on the widest for Q6_K; elsewhere one
+     * row per warp (4x the warps) is faster.
      */
     public static Variant defaultVariant(WeightFormat format, int rows, int cols) {
         return switch (format) {
             case F16 -> Variant.ONE_ROW_PER_CTA;
             case Q8_0 -> Variant.FOUR_ROWS_PER_CTA;
             case Q4_0 -> rows >= cols ? Variant.FOUR_ROWS_PER_WARP_PIPELINED : Variant.FOUR_ROWS_PER_CTA;
-            case BF16, IQ4_NL, Q4_K, Q5_K, Q6_K, NF4, FP4 -> Variant.ONE_ROW_PER_WARP;
+            case Q4_K, Q5_K -> Variant.FOUR_ROWS_PER_CTA;
+            case IQ4_NL, NF4, FP4 -> rows < cols ? Variant.FOUR_ROWS_PER_CTA : Variant.ONE_ROW_PER_WARP;
+            case Q6_K -> cols >= 4 * rows ? Variant.FOUR_ROWS_PER_CTA : Variant.ONE_ROW_PER_WARP;
+            case BF16 -> Variant.ONE_ROW_PER_WARP;
         };
     }
 

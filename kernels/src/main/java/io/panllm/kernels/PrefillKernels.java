@@ -19,6 +19,8 @@ public final class PrefillKernels implements AutoCloseable {
     private final CudaKernel embedRows;
     private final CudaKernel dequantQ4_0;
     private final CudaKernel dequantQ8_0;
+    /** The other formats' dequantization, generated with their GEMVs (gemv_formats.ptx). */
+    private final java.util.Map<WeightFormat, CudaKernel> dequantFormats = new java.util.EnumMap<>(WeightFormat.class);
     private final CudaKernel convertF32;
     private final CudaKernel swigluRows;
     private final CudaKernel addRows;
@@ -29,10 +31,14 @@ public final class PrefillKernels implements AutoCloseable {
 
     /** Loads the prefill module into the current context. */
     public PrefillKernels(CudaContext context) {
-        this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/prefill.ptx");
+        this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/prefill.ptx",
+                "io/panllm/kernels/gemv_formats.ptx");
         this.embedRows = module.kernel("embed_rows");
         this.dequantQ4_0 = module.kernel("dequant_q4_0_f16");
         this.dequantQ8_0 = module.kernel("dequant_q8_0_f16");
+        for (WeightFormat format : DEQUANTIZED_BY_CHUNKS) {
+            dequantFormats.put(format, module.kernel("dequant_" + format.name().toLowerCase(java.util.Locale.ROOT) + "_f16"));
+        }
         this.convertF32 = module.kernel("convert_f32_f16");
         this.swigluRows = module.kernel("swiglu_rows_f16");
         this.addRows = module.kernel("add_rows_f32");
@@ -69,23 +75,37 @@ public final class PrefillKernels implements AutoCloseable {
         }
     }
 
+    /** Formats whose dequantization runs one thread per chunk of 8 weights (gemv_formats.ptx). */
+    private static final java.util.Set<WeightFormat> DEQUANTIZED_BY_CHUNKS = java.util.EnumSet.of(WeightFormat.BF16,
+            WeightFormat.IQ4_NL, WeightFormat.Q4_K, WeightFormat.Q5_K, WeightFormat.Q6_K, WeightFormat.NF4, WeightFormat.FP4);
+
     /**
      * {@code out} (rows x cols fp16, row-major) = the matrix {@code weights} in {@code format}
-     * (GGUF blocks) dequantized; Q4_0 and Q8_0 only (F16 needs no conversion).
+     * (GGUF blocks) dequantized; every format but F16 (which needs no conversion).
      */
     public void dequantize(CudaStream stream, WeightFormat format, DeviceBuffer weights, DeviceBuffer out, int rows,
                            int cols) {
-        CudaKernel kernel = switch (format) {
-            case Q4_0 -> dequantQ4_0;
-            case Q8_0 -> dequantQ8_0;
-            case F16 -> throw new IllegalArgumentException("F16 weights are used as stored, not dequantized");
-            default -> throw new IllegalArgumentException("no dequantize kernel for " + format + " (Q4_0 and Q8_0 only)");
-        };
+        if (format == WeightFormat.F16) {
+            throw new IllegalArgumentException("F16 weights are used as stored, not dequantized");
+        }
         if (rows <= 0) {
             throw new IllegalArgumentException("dequantize " + rows + " rows");
         }
         weights.requireAtLeast(format.matrixBytes(rows, cols), "weights of " + rows + "x" + cols + " " + format);
         out.requireAtLeast(2L * rows * cols, "dequantized fp16 out");
+        CudaKernel chunked = dequantFormats.get(format);
+        if (chunked != null) {
+            long chunks = (long) rows * cols / 8;
+            if (chunks > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("matrix of " + rows + "x" + cols + " too large to dequantize at once");
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                chunked.launch(stream, elementwise((int) chunks),
+                        new KernelArgs(arena).pointer(out).pointer(weights).i32(rows).i32(cols));
+            }
+            return;
+        }
+        CudaKernel kernel = format == WeightFormat.Q4_0 ? dequantQ4_0 : dequantQ8_0;
         long blocks = (long) rows * cols / format.blockSize;
         if (blocks * 4 > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("matrix of " + rows + "x" + cols + " too large to dequantize at once");

@@ -47,10 +47,14 @@ class GemvShapeTest {
         assertThat(GemvKernels.defaultVariant(WeightFormat.Q4_0, 2048, 8192)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
         assertThat(GemvKernels.defaultVariant(WeightFormat.Q8_0, 128256, 2048)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
         assertThat(GemvKernels.defaultVariant(WeightFormat.F16, 2048, 2048)).isEqualTo(GemvKernels.Variant.ONE_ROW_PER_CTA);
-        for (WeightFormat format : new WeightFormat[] {WeightFormat.BF16, WeightFormat.IQ4_NL, WeightFormat.Q4_K,
-                WeightFormat.Q5_K, WeightFormat.Q6_K, WeightFormat.NF4, WeightFormat.FP4}) {
-            assertThat(GemvKernels.defaultVariant(format, 128256, 2048)).isEqualTo(GemvKernels.Variant.ONE_ROW_PER_WARP);
+        assertThat(GemvKernels.defaultVariant(WeightFormat.BF16, 128256, 2048)).isEqualTo(GemvKernels.Variant.ONE_ROW_PER_WARP);
+        for (WeightFormat format : new WeightFormat[] {WeightFormat.IQ4_NL, WeightFormat.Q4_K, WeightFormat.Q5_K,
+                WeightFormat.Q6_K, WeightFormat.NF4, WeightFormat.FP4}) {
+            assertThat(GemvKernels.defaultVariant(format, 2048, 8192)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
         }
+        assertThat(GemvKernels.defaultVariant(WeightFormat.Q4_K, 128256, 2048)).isEqualTo(GemvKernels.Variant.FOUR_ROWS_PER_CTA);
+        assertThat(GemvKernels.defaultVariant(WeightFormat.NF4, 2048, 2048)).isEqualTo(GemvKernels.Variant.ONE_ROW_PER_WARP);
+        assertThat(GemvKernels.defaultVariant(WeightFormat.Q6_K, 4096, 14336)).isEqualTo(GemvKernels.Variant.ONE_ROW_PER_WARP);
         assertThat(GemvKernels.shape(37, 2048, GemvKernels.Variant.ONE_ROW_PER_WARP, 256))
                 .isEqualTo(LaunchShape.of(10, 128));
     }

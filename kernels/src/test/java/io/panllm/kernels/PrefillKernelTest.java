@@ -55,10 +55,14 @@ class PrefillKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WeightFormat.class, names = {"Q4_0", "Q8_0"})
+    @EnumSource(value = WeightFormat.class, names = "F16", mode = EnumSource.Mode.EXCLUDE)
     void dequantizedMatrixIsTheReferenceRoundedToHalf(WeightFormat format) {
         assumeDevice();
-        for (int[] shape : new int[][] {{1, 32}, {37, 96}, {301, 2080}}) {
+        // Q4_0 and Q8_0 compute exactly as the reference; the other kernels may associate the
+        // scale and min differently (Q4_K: (d sc) q - dmin m): within one fp16 step of it.
+        int allowedSteps = format == WeightFormat.Q4_0 || format == WeightFormat.Q8_0 ? 0 : 1;
+        int unit = KernelChecks.columns(format, 1);
+        for (int[] shape : new int[][] {{1, unit}, {37, 3 * unit}, {301, KernelChecks.columns(format, 2080)}}) {
             int rows = shape[0];
             int cols = shape[1];
             try (Arena arena = Arena.ofConfined();
@@ -74,8 +78,12 @@ class PrefillKernelTest {
                     float[] expected = Dequantize.row(format, host, r, cols);
                     for (int c = 0; c < cols; c++) {
                         short bits = result.get(HALF, 2L * ((long) r * cols + c));
-                        assertThat(bits).as("%s %dx%d element (%d, %d)", format, rows, cols, r, c)
-                                .isEqualTo(Float.floatToFloat16(expected[c]));
+                        short wanted = Float.floatToFloat16(expected[c]);
+                        boolean sameSign = (bits ^ wanted) >= 0 || bits == wanted;
+                        boolean equal = Float.float16ToFloat(bits) == Float.float16ToFloat(wanted); // +0 and -0 too
+                        assertThat(equal || sameSign && Math.abs(bits - wanted) <= allowedSteps)
+                                .as("%s %dx%d element (%d, %d): %s for %s", format, rows, cols, r, c,
+                                        Float.float16ToFloat(bits), expected[c]).isTrue();
                     }
                 }
                 assertThat(result.get(ValueLayout.JAVA_INT_UNALIGNED, 2L * rows * cols)).as("past the end").isEqualTo(NAN_BITS);

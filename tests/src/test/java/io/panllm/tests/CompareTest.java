@@ -89,6 +89,17 @@ class CompareTest {
             assertThat(image.getWidth()).isGreaterThan(400);
         }
 
+        // --render draws the same report again from report.json alone (a study measured where Java cannot draw)
+        Path copy = Files.createDirectories(dir.resolve("rendered"));
+        Files.copy(report.resolve("report.json"), copy.resolve("report.json"));
+        Cli.Result rendered = Cli.run("compare", "--render", copy.toString());
+        assertThat(rendered.exitCode()).as(rendered.err()).isZero();
+        assertThat(Files.readString(copy.resolve("report.md"))).isEqualTo(md);
+        assertThat(ImageIO.read(copy.resolve("speed.png").toFile())).isNotNull();
+        Cli.Result noReport = Cli.run("compare", "--render", dir.toString());
+        assertThat(noReport.exitCode()).isNotZero();
+        assertThat(noReport.err()).contains("report.json: no such file");
+
         Cli.Result again = Cli.run(args);
         assertThat(again.exitCode()).as(again.err()).isZero();
         assertThat(again.err().split("\\(cached\\)", -1)).as(again.err()).hasSize(measured + 1); // failed types are tried again

@@ -51,6 +51,7 @@ public record StudyResult(StudySettings settings, MachineInfo machine, String ba
         s.put("bench_prompt_tokens", settings.bench().promptTokens());
         s.put("bench_gen_tokens", settings.bench().genTokens());
         s.put("bench_repetitions", settings.bench().repetitions());
+        s.put("bench_warmups", settings.bench().warmups());
         s.put("device", settings.device().name().toLowerCase(java.util.Locale.ROOT));
         s.put("threads", settings.threads());
         map.put("settings", s);
