@@ -225,12 +225,31 @@ public final class DecodeKernels implements AutoCloseable {
         if (!rmsNormFits(n)) {
             throw new IllegalArgumentException("rmsNorm takes rows of a multiple of 4 up to 4096 floats, not " + n);
         }
+        launchRmsNorm(stream, out, x, null, weight, n, eps);
+    }
+
+    /**
+     * {@code x += delta}, then {@code out = rmsnorm(x) * weight}: the residual add and the next
+     * norm in one launch (what add then {@link #rmsNorm} compute, in the same float operations).
+     */
+    public void addRmsNorm(CudaStream stream, DeviceBuffer out, DeviceBuffer x, DeviceBuffer delta, DeviceBuffer weight,
+                           int n, float eps) {
+        if (!rmsNormFits(n)) {
+            throw new IllegalArgumentException("addRmsNorm takes rows of a multiple of 4 up to 4096 floats, not " + n);
+        }
+        delta.requireAtLeast(4L * n, "addRmsNorm delta");
+        launchRmsNorm(stream, out, x, delta, weight, n, eps);
+    }
+
+    private void launchRmsNorm(CudaStream stream, DeviceBuffer out, DeviceBuffer x, DeviceBuffer delta, DeviceBuffer weight,
+                               int n, float eps) {
         x.requireAtLeast(4L * n, "rmsNorm x");
         out.requireAtLeast(4L * n, "rmsNorm out");
         weight.requireAtLeast(4L * n, "rmsNorm weight");
         try (Arena arena = Arena.ofConfined()) {
-            rmsNormRow.launch(stream, LaunchShape.of(1, (n / 4 + 31) / 32 * 32),
-                    new KernelArgs(arena).pointer(out).pointer(x).pointer(weight).i32(n).f32(eps));
+            KernelArgs args = new KernelArgs(arena).pointer(out).pointer(x);
+            args = delta == null ? args.u64(0) : args.pointer(delta);
+            rmsNormRow.launch(stream, LaunchShape.of(1, (n / 4 + 31) / 32 * 32), args.pointer(weight).i32(n).f32(eps));
         }
     }
 

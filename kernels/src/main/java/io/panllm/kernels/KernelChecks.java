@@ -199,6 +199,36 @@ public final class KernelChecks implements AutoCloseable {
         }
     }
 
+    /**
+     * decode.ptx's one-CTA RMSNorm of a row, and with a delta the fused residual add: x += delta
+     * written back, then the norm of the sum (checked: the norm, and x afterwards).
+     */
+    public Result rmsNormRow(int n, boolean withDelta) {
+        float[] x = RandomWeights.gaussian(random, n, 2.0);
+        float[] delta = RandomWeights.gaussian(random, n, 1.0);
+        float[] weight = RandomWeights.gaussian(random, n, 1.0);
+        float eps = 1e-5f;
+        float[] sum = x.clone();
+        if (withDelta) {
+            for (int i = 0; i < n; i++) {
+                sum[i] += delta[i];
+            }
+        }
+        try (DeviceBuffer xBuffer = upload(x); DeviceBuffer deltaBuffer = upload(delta); DeviceBuffer weightBuffer = upload(weight);
+             DeviceBuffer out = poisoned(n)) {
+            if (withDelta) {
+                decode.addRmsNorm(stream, out, xBuffer, deltaBuffer, weightBuffer, n, eps);
+            } else {
+                decode.rmsNorm(stream, out, xBuffer, weightBuffer, n, eps);
+            }
+            float[] normed = download(out, n);
+            float[] residual = download(xBuffer, n);
+            double error = Math.max(relativeError(normed, LayerReference.rmsNorm(sum, weight, 1, n, eps)),
+                    relativeError(residual, sum));
+            return compare(withDelta ? "add + rmsnorm row (decode)" : "rmsnorm row (decode)", String.valueOf(n), error);
+        }
+    }
+
     public Result swiglu(int n) {
         float[] gate = RandomWeights.gaussian(random, n, 3.0);
         float[] up = RandomWeights.gaussian(random, n, 1.0);

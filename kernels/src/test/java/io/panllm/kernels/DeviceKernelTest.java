@@ -109,6 +109,15 @@ class DeviceKernelTest {
     }
 
     @Test
+    void decodeRmsNormAndTheFusedResidualAddMatchReference() {
+        assumeDevice();
+        for (int n : new int[] {4, 260, 2048, 4096}) {
+            assertPassed(checks.rmsNormRow(n, false));
+            assertPassed(checks.rmsNormRow(n, true));
+        }
+    }
+
+    @Test
     void swigluMatchesReference() {
         assumeDevice();
         assertPassed(checks.swiglu(14339));

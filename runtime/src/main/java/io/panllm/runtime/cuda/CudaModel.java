@@ -14,6 +14,7 @@ import io.panllm.runtime.model.RopeLayout;
 import io.panllm.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * The Llama forward pass on the GPU, one token at a time: each step is two captured CUDA graphs
@@ -112,11 +113,13 @@ public final class CudaModel implements Backend.BackendModel {
      * on first use). Where cuBLAS cannot be loaded, every prompt replays the decode graph instead.
      */
     private boolean batched(int tokens) {
-        // CudaPrefill converts F32, F16, Q8_0 and Q4_0 layer matrices to fp16; models with other
-        // layer types (Q4_K, Q6_K, IQ4_NL, NF4, ...) replay the decode graph per prompt token instead.
-        // The LM head may be any type: prefill computes logits with the decode path's GEMV.
+        // CudaPrefill converts every layer matrix type but INT8 to fp16 (I8 rows need their scales:
+        // INT8 models replay the decode graph per prompt token instead). The LM head may be any
+        // type: prefill computes logits with the decode path's GEMV.
         if (prefillTypes == null) {
-            prefillTypes = weights.layerMatricesAllOf(java.util.Set.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0));
+            prefillTypes = weights.layerMatricesAllOf(java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16,
+                    GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.IQ4_NL, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.NF4,
+                    GgmlType.FP4));
         }
         if (noCublas || !prefillTypes || !CudaPrefill.takes(config, tokens)) {
             return false;
@@ -182,19 +185,42 @@ public final class CudaModel implements Backend.BackendModel {
         kv.layersGraph.launch(stream);
     }
 
-    /** What the layers graph runs: embedding lookup, then every layer. */
+    /**
+     * What the layers graph runs: embedding lookup, then every layer. Each residual add is fused
+     * with the norm that follows it (attention output + FFN norm, FFN output + the next layer's
+     * attention norm) where the one-CTA norm fits the width; the last layer's add stands alone
+     * (the final norm is in the head graph).
+     */
     private void enqueueLayers(CudaKvCache kv) {
         weights.tokenEmbedding.lookUpRow(kernels, stream, kv.token, kv.residual);
-        for (int l = 0; l < weights.layers.size(); l++) {
-            DeviceWeights.Layer layer = weights.layers.get(l);
+        List<DeviceWeights.Layer> layers = weights.layers;
+        rmsNorm(kv.normed, kv.residual, layers.getFirst().attentionNorm());
+        for (int l = 0; l < layers.size(); l++) {
+            DeviceWeights.Layer layer = layers.get(l);
             enqueueAttention(kv, layer, l);
+            addAndNorm(kv, layer.ffnNorm());
             enqueueFeedForward(kv, layer);
+            if (l + 1 < layers.size()) {
+                addAndNorm(kv, layers.get(l + 1).attentionNorm());
+            } else {
+                kernels.layer().add(stream, kv.residual, kv.projected, config.embeddingLength());
+            }
         }
     }
 
-    private void enqueueAttention(CudaKvCache kv, DeviceWeights.Layer layer, int l) {
+    /** residual += projected, then normed = rmsnorm(residual) * weight. */
+    private void addAndNorm(CudaKvCache kv, DeviceBuffer normWeight) {
         int dim = config.embeddingLength();
-        rmsNorm(kv.normed, kv.residual, layer.attentionNorm());
+        if (DecodeKernels.rmsNormFits(dim)) {
+            kernels.decode().addRmsNorm(stream, kv.normed, kv.residual, kv.projected, normWeight, dim, config.rmsNormEps());
+        } else {
+            kernels.layer().add(stream, kv.residual, kv.projected, dim);
+            rmsNorm(kv.normed, kv.residual, normWeight);
+        }
+    }
+
+    /** From normed (the attention norm of the residual) to projected (the attention output projection). */
+    private void enqueueAttention(CudaKvCache kv, DeviceWeights.Layer layer, int l) {
         DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.qkv);
         addBias(kv.query, layer.queryBias(), config.queryDim());
         addBias(kv.key, layer.keyBias(), config.kvDim());
@@ -206,16 +232,13 @@ public final class CudaModel implements Backend.BackendModel {
         decode.attention(stream, attentionShape, attentionSplits, kv.query, kv.keys[l], kv.values[l], kv.position,
                 kv.attentionPartials, kv.attention);
         layer.attentionOutput().multiply(kernels, stream, kv.attention, kv.projected);
-        kernels.layer().add(stream, kv.residual, kv.projected, dim);
     }
 
+    /** From normed (the FFN norm of the residual) to projected (the down projection). */
     private void enqueueFeedForward(CudaKvCache kv, DeviceWeights.Layer layer) {
-        int dim = config.embeddingLength();
-        rmsNorm(kv.normed, kv.residual, layer.ffnNorm());
         DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.gateUp);
         kernels.layer().swiglu(stream, kv.gate, kv.gate, kv.up, config.feedForwardLength());
         layer.ffnDown().multiply(kernels, stream, kv.gate, kv.projected);
-        kernels.layer().add(stream, kv.residual, kv.projected, dim);
     }
 
     /** {@code x += bias}, if the model has the bias. */

@@ -314,7 +314,15 @@ final class CudaPrefill implements AutoCloseable {
         return switch (m.type) {
             case Q4_0 -> WeightFormat.Q4_0;
             case Q8_0 -> WeightFormat.Q8_0;
-            default -> null;
+            case BF16 -> WeightFormat.BF16;
+            case IQ4_NL -> WeightFormat.IQ4_NL;
+            case Q4_K -> WeightFormat.Q4_K;
+            case Q5_K -> WeightFormat.Q5_K;
+            case Q6_K -> WeightFormat.Q6_K;
+            case NF4 -> WeightFormat.NF4;
+            case FP4 -> WeightFormat.FP4;
+            case F32 -> null;
+            default -> throw new IllegalStateException(m.type + " has no fp16 conversion for the prefill");
         };
     }
 
