@@ -198,19 +198,33 @@ public final class DecodeKernels implements AutoCloseable {
                     new KernelArgs(arena).pointer(partials).pointer(q).pointer(keyCache).pointer(valueCache)
                             .pointer(position).i32(shape.headDim()).i32(shape.kvDim())
                             .i32(shape.heads() / shape.kvHeads()).f32(scaleLog2));
-            attentionCombine.launch(stream, LaunchShape.of(shape.heads(), (shape.headDim() + 31) / 32 * 32),
+            attentionCombine.launch(stream, LaunchShape.of(shape.heads(), 8 * shape.headDim()),
                     new KernelArgs(arena).pointer(out).pointer(partials).i32(shape.headDim()).i32(warps));
         }
     }
 
-    /** {@code out} (one uint32) = the index of the largest of the n floats of {@code values}, the lowest on ties. */
+    /**
+     * {@code out} word 0 (a uint32) = the index of the largest of the n floats of {@code values},
+     * the lowest on ties. {@code out} holds {@link #ARGMAX_BUFFER_BYTES}, zeroed before the first
+     * launch (word 1 counts the CTAs done; every launch leaves it zero again).
+     */
     public void argmax(CudaStream stream, DeviceBuffer values, int n, DeviceBuffer out) {
         values.requireAtLeast(4L * n, "argmax values");
-        out.requireAtLeast(4, "argmax out");
+        out.requireAtLeast(ARGMAX_BUFFER_BYTES, "argmax out");
+        int ctas = Math.max(1, Math.min(ARGMAX_MAX_CTAS, (n + 4 * ARGMAX_THREADS - 1) / (4 * ARGMAX_THREADS)));
         try (Arena arena = Arena.ofConfined()) {
-            argmax.launch(stream, LaunchShape.of(1, 1024), new KernelArgs(arena).pointer(out).pointer(values).i32(n));
+            argmax.launch(stream, LaunchShape.of(ctas, ARGMAX_THREADS), new KernelArgs(arena).pointer(out).pointer(values).i32(n));
         }
     }
+
+    private static final int ARGMAX_THREADS = 256;
+    private static final int ARGMAX_MAX_CTAS = 128; // at most ARGMAX_THREADS: the last CTA reads one slot per thread
+
+    /**
+     * Bytes of {@link #argmax}'s out buffer: the index (word 0), a completion counter (word 1)
+     * that must be zero before the first launch and is left zero by every launch, and a slot per CTA.
+     */
+    public static final long ARGMAX_BUFFER_BYTES = 8L + 8L * ARGMAX_MAX_CTAS;
 
     /** Whether {@link #rmsNorm} takes rows of {@code n}: multiples of 4 up to 4096. */
     public static boolean rmsNormFits(int n) {

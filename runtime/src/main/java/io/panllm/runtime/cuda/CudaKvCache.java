@@ -91,7 +91,7 @@ final class CudaKvCache implements Backend.KvCache {
             gate = gateUp.slice(0, 4L * config.feedForwardLength());
             up = gateUp.slice(4L * config.feedForwardLength(), 4L * config.feedForwardLength());
             logits = floats(context, config.vocabSize());
-            argmax = allocate(context, 4, "argmax");
+            argmax = allocate(context, DecodeKernels.ARGMAX_BUFFER_BYTES, "argmax");
             hostStepInputs = pinned(8L * capacity);
             hostLogits = pinned(4L * config.vocabSize());
             hostArgmax = pinned(4);

@@ -78,7 +78,9 @@ public final class CudaModel implements Backend.BackendModel {
             throw new IllegalArgumentException("context size must be at least 1, got " + capacity);
         }
         context.makeCurrent();
-        return new CudaKvCache(config, capacity, attentionSplits, context);
+        CudaKvCache kv = new CudaKvCache(config, capacity, attentionSplits, context);
+        kv.argmax.fillWords(0, stream); // the argmax kernel's completion counter starts at zero
+        return kv;
     }
 
     @Override
