@@ -27,6 +27,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", defaultValue = "512", description = "prompt tokens, 0 skips pp (default: ${DEFAULT-VALUE})")
     int promptTokens;
 
+    @Option(names = {"-b", "--batch-size", "--batch"}, paramLabel = "B", defaultValue = "0",
+            description = "prompt tokens per forward pass, as llama-bench's -b (default: the whole prompt at once)")
+    int batchSize;
+
     @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "128", description = "generated tokens, 0 skips tg (default: ${DEFAULT-VALUE})")
     int genTokens;
 
@@ -58,7 +62,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("-p/-n must be below the model's context length " + trained);
             }
             List<Benchmark.Result> results = Benchmark.run(loaded.model(),
-                    new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42),
+                    new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42, batchSize),
                     verbose ? line -> { err.println(line); err.flush(); } : null);
             long peakRss = PeakMemory.residentSetPeakBytes();
             String model = loaded.path().getFileName().toString();

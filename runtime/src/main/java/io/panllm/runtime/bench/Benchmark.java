@@ -15,12 +15,26 @@ import java.util.function.Consumer;
  */
 public final class Benchmark {
 
-    /** What to run. {@code promptTokens} or {@code genTokens} of 0 skips that test. */
-    public record Options(int promptTokens, int genTokens, int repetitions, int warmups, long seed) {
+    /**
+     * What to run. {@code promptTokens} or {@code genTokens} of 0 skips that test. {@code batchSize}
+     * is llama-bench's -b: the prompt goes in forward passes of at most that many tokens (0: all
+     * in one).
+     */
+    public record Options(int promptTokens, int genTokens, int repetitions, int warmups, long seed, int batchSize) {
         public Options {
-            if (promptTokens < 0 || genTokens < 0 || repetitions < 1 || warmups < 0) {
-                throw new IllegalArgumentException("bench: -p and -n must be >= 0 and -r >= 1");
+            if (promptTokens < 0 || genTokens < 0 || repetitions < 1 || warmups < 0 || batchSize < 0) {
+                throw new IllegalArgumentException("bench: -p, -n and -b must be >= 0 and -r >= 1");
             }
+        }
+
+        /** The whole prompt in one forward pass. */
+        public Options(int promptTokens, int genTokens, int repetitions, int warmups, long seed) {
+            this(promptTokens, genTokens, repetitions, warmups, seed, 0);
+        }
+
+        /** Tokens per forward pass of the prompt. */
+        int promptBatch() {
+            return batchSize == 0 ? promptTokens : Math.min(batchSize, promptTokens);
         }
     }
 
@@ -39,11 +53,15 @@ public final class Benchmark {
         int context = Math.max(options.promptTokens(), options.genTokens()) + 1;
         try (Session session = model.newSession(context)) {
             if (options.promptTokens() > 0) {
-                results.add(measure("pp" + options.promptTokens(), options.promptTokens(), options, log, () -> {
+                int batch = options.promptBatch();
+                String test = "pp" + options.promptTokens() + (batch < options.promptTokens() ? " (batch " + batch + ")" : "");
+                results.add(measure(test, options.promptTokens(), options, log, () -> {
                     session.rewind(0);
                     int[] tokens = randomTokens(random, options.promptTokens(), model.vocabSize());
                     long t0 = System.nanoTime();
-                    session.forward(tokens);
+                    for (int first = 0; first < tokens.length; first += batch) {
+                        session.forward(java.util.Arrays.copyOfRange(tokens, first, Math.min(tokens.length, first + batch)));
+                    }
                     return System.nanoTime() - t0;
                 }));
             }
