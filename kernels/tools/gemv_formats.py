@@ -47,8 +47,9 @@ HEADER = """//
 //
 // Small integers become floats without cvt where it pays (as in gemv.ptx): the byte goes into
 // the low mantissa bits of 2^23 (0x4B0000nn is the float 8388608 + nn) and one subtraction
-// removes 2^23 and the zero point. The non-linear codes (IQ4_NL, NF4, FP4) are looked up in a
-// 16-float table that each CTA copies from constant memory into shared memory first.
+// removes 2^23 and the zero point. The non-linear codes of NF4 and FP4 are looked up in a
+// 16-float table that each CTA copies from constant memory into shared memory first; IQ4_NL's
+// integer kvalues in registers, with prmt.
 //
 """
 
@@ -438,10 +439,13 @@ def iq4_nl(rows=1):
     k.emit("// of qs[j] for j < 16 and the high nibble of qs[j - 16] otherwise, its value")
     k.emit("// d * kvalues_iq4nl[nibble]. Chunk q (0..3) of a block = elements 8q..8q+7: the low (q < 2)")
     k.emit("// or high (q >= 2) nibbles of qs[8 (q % 2) .. 8 (q % 2) + 7], read as four 16-bit words.")
-    prologue(k, 32, 18, 8, table="iq4_nl_table",
-             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<4>, code, table_base, block, quarter, low, high;\n"
-                        "    .reg .u64   addr;\n    .reg .f32   d, sum, value;")
-    k.op("mov.u32 table_base, code_table;")
+    k.emit("// The table is looked up in registers with prmt (llama.cpp's trick): kvalues + 128 as 16")
+    k.emit("// bytes in four words; one prmt picks four entries among the low eight by (nibble & 7), one")
+    k.emit("// among the high eight, and a third takes each byte from the one or the other by bit 3.")
+    k.emit("// (v2 looked the table up in shared memory, one load per weight.)")
+    prologue(k, 32, 18, 8,
+             extra_regs="    .reg .b16   d_bits;\n    .reg .u32   h<4>, block, quarter, low, shift, t, sel, pick, lo8, hi8;\n"
+                        "    .reg .b32   f, table<4>;\n    .reg .u64   addr;\n    .reg .f32   d, sum, value;")
     k.op("shr.u32 block, chunk, 2;")
     k.op("and.b32 quarter, chunk, 3;")
     k.op("mul.wide.u32 addr, block, 18;")
@@ -453,13 +457,32 @@ def iq4_nl(rows=1):
     for i in range(4):
         k.op("ld.global.nc.u16 h%d, [offset+%d];" % (i, 2 + 2 * i))
     load_x(k, 8)
-    k.op("shr.u32 low, quarter, 1;")
-    k.op("shl.b32 low, low, 2;", "nibble of element 2i: bit 0 or 4 of word i")
-    k.op("add.u32 high, low, 8;", "of element 2i + 1: bit 8 or 12")
+    table = [v + 128 for v in IQ4_NL]
+    for w in range(4):
+        word = table[4 * w] | table[4 * w + 1] << 8 | table[4 * w + 2] << 16 | table[4 * w + 3] << 24
+        k.op("mov.b32 table%d, 0x%08X;" % (w, word), "kvalues_iq4nl[%d..%d] + 128" % (4 * w, 4 * w + 3) if w == 0 else None)
+    k.op("shr.u32 shift, quarter, 1;")
+    k.op("shl.b32 shift, shift, 2;", "0: low nibbles, 4: high nibbles")
     k.op("cvt.f32.f16 d, d_bits;")
     k.op("mov.f32 sum, 0f00000000;")
-    for i in range(4):
-        table_dot(k, i, [("low", 2 * i), ("high", 2 * i + 1)])
+    for i in range(2):
+        k.op("prmt.b32 t, h%d, h%d, 0x5410;" % (2 * i, 2 * i + 1), "qs bytes %d..%d of the chunk" % (4 * i, 4 * i + 3))
+        k.op("shr.u32 t, t, shift;")
+        k.op("and.b32 t, t, 0x0F0F0F0F;", "four nibbles, one per byte")
+        k.op("shr.u32 sel, t, 4;")
+        k.op("or.b32 sel, sel, t;")
+        k.op("prmt.b32 sel, sel, sel, 0x2220;", "the four nibbles in the low 16 bits")
+        k.op("and.b32 pick, sel, 0x8888;")
+        k.op("shr.u32 pick, pick, 1;")
+        k.op("or.b32 pick, pick, 0x3210;", "byte k from lo8 (k) or hi8 (k + 4)")
+        k.op("and.b32 sel, sel, 0x7777;")
+        k.op("prmt.b32 lo8, table0, table1, sel;")
+        k.op("prmt.b32 hi8, table2, table3, sel;")
+        k.op("prmt.b32 t, lo8, hi8, pick;", "kvalues[nibble] + 128, four bytes")
+        for j in range(4):
+            k.op("prmt.b32 f, t, 0x4B000000, 0x744%d;" % j)
+            k.op("sub.f32 value, f, 0f4B000080;", "kvalue" if j == 0 else None)
+            k.op("fma.rn.f32 sum, value, x%d, sum;" % (4 * i + j))
     k.op("fma.rn.f32 acc, d, sum, acc;")
     epilogue(k)
     return k
@@ -660,9 +683,8 @@ def table(name, values):
 
 def main():
     out = [HEADER]
-    out.append("// The 16 values of the non-linear 4-bit codes: kvalues_iq4nl (ggml-common.h), and bitsandbytes'")
-    out.append("// NF4 and FP4 tables (get_4bit_type; FP4 divided by 12 so that the largest is 1).")
-    out.append(table("iq4_nl_table", IQ4_NL))
+    out.append("// The 16 values of bitsandbytes' NF4 and FP4 codes (get_4bit_type; FP4 divided by 12 so that the")
+    out.append("// largest is 1). IQ4_NL's kvalues are looked up in registers (see its kernel).")
     out.append(table("nf4_table", NF4))
     out.append(table("fp4_table", FP4))
     out.append("// This CTA's copy of the table its kernel looks up.")
