@@ -137,6 +137,80 @@ REDUCE:
     return "\n".join(lines)
 
 
+DEQUANT = """
+// dequant_i8_f16: out (rows x cols fp16, row-major) = W, element (r, c) = W[r][c] * scales[r]
+// rounded to fp16, for the batched prefill. cols a multiple of 4; one thread per 4 weights (one
+// 32-bit load, one 8-byte store), grid-stride.
+.visible .entry dequant_i8_f16(
+    .param .u64 param_out,
+    .param .u64 param_weights,
+    .param .u64 param_scales,
+    .param .u32 param_rows,
+    .param .u32 param_cols
+)
+{
+    .reg .pred  done;
+    .reg .u32   rows, cols, quads, total, g, stride, row, r, bits, u;
+    .reg .b32   packed0, packed1;
+    .reg .u64   out, weights, scales, addr, offset;
+    .reg .f32   scale, v0, v1, v2, v3;
+
+    ld.param.u64        out, [param_out];
+    ld.param.u64        weights, [param_weights];
+    ld.param.u64        scales, [param_scales];
+    ld.param.u32        rows, [param_rows];
+    ld.param.u32        cols, [param_cols];
+    cvta.to.global.u64  out, out;
+    cvta.to.global.u64  weights, weights;
+    cvta.to.global.u64  scales, scales;
+    shr.u32             quads, cols, 2;
+    mul.lo.u32          total, quads, rows;
+    mov.u32             g, %ctaid.x;
+    mov.u32             stride, %ntid.x;
+    mov.u32             r, %tid.x;
+    mad.lo.u32          g, g, stride, r;
+    mov.u32             r, %nctaid.x;
+    mul.lo.u32          stride, stride, r;
+LOOP:
+    setp.ge.u32         done, g, total;
+    @done bra           FINISHED;
+    div.u32             row, g, quads;
+    mul.wide.u32        offset, row, 4;
+    add.u64             addr, scales, offset;
+    ld.global.nc.f32    scale, [addr];
+    mul.wide.u32        offset, g, 4;                // quad g: bytes 4g.. of the row-major codes
+    add.u64             addr, weights, offset;
+    ld.global.nc.u32    bits, [addr];
+    xor.b32             u, bits, 0x80808080;         // q + 128 in each byte
+    prmt.b32            r, u, 0x4B000000, 0x7440;
+    mov.b32             v0, r;
+    prmt.b32            r, u, 0x4B000000, 0x7441;
+    mov.b32             v1, r;
+    prmt.b32            r, u, 0x4B000000, 0x7442;
+    mov.b32             v2, r;
+    prmt.b32            r, u, 0x4B000000, 0x7443;
+    mov.b32             v3, r;
+    sub.f32             v0, v0, 0f4B000080;
+    sub.f32             v1, v1, 0f4B000080;
+    sub.f32             v2, v2, 0f4B000080;
+    sub.f32             v3, v3, 0f4B000080;
+    mul.f32             v0, v0, scale;
+    mul.f32             v1, v1, scale;
+    mul.f32             v2, v2, scale;
+    mul.f32             v3, v3, scale;
+    cvt.rn.f16x2.f32    packed0, v1, v0;
+    cvt.rn.f16x2.f32    packed1, v3, v2;
+    mul.wide.u32        offset, g, 8;
+    add.u64             addr, out, offset;
+    st.global.v2.b32    [addr], {packed0, packed1};
+    add.u32             g, g, stride;
+    bra.uni             LOOP;
+FINISHED:
+    ret;
+}
+"""
+
+
 def main():
     with open(OUT, "w") as f:
         f.write(HEADER)
@@ -144,6 +218,7 @@ def main():
         f.write(entry("gemv_i8_rows4", 16))
         f.write("\n")
         f.write(entry("gemv_i8_rows4_narrow", 4))
+        f.write(DEQUANT)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ public final class PrefillKernels implements AutoCloseable {
     private final CudaKernel embedRows;
     private final CudaKernel dequantQ4_0;
     private final CudaKernel dequantQ8_0;
+    private final CudaKernel dequantInt8;
     /** The other formats' dequantization, generated with their GEMVs (gemv_formats.ptx). */
     private final java.util.Map<WeightFormat, CudaKernel> dequantFormats = new java.util.EnumMap<>(WeightFormat.class);
     private final CudaKernel convertF32;
@@ -32,10 +33,11 @@ public final class PrefillKernels implements AutoCloseable {
     /** Loads the prefill module into the current context. */
     public PrefillKernels(CudaContext context) {
         this.module = context.loadModule("io/panllm/kernels/common.ptx", "io/panllm/kernels/prefill.ptx",
-                "io/panllm/kernels/gemv_formats.ptx");
+                "io/panllm/kernels/gemv_formats.ptx", "io/panllm/kernels/gemv_int8.ptx");
         this.embedRows = module.kernel("embed_rows");
         this.dequantQ4_0 = module.kernel("dequant_q4_0_f16");
         this.dequantQ8_0 = module.kernel("dequant_q8_0_f16");
+        this.dequantInt8 = module.kernel("dequant_i8_f16");
         for (WeightFormat format : DEQUANTIZED_BY_CHUNKS) {
             dequantFormats.put(format, module.kernel("dequant_" + format.name().toLowerCase(java.util.Locale.ROOT) + "_f16"));
         }
@@ -112,6 +114,29 @@ public final class PrefillKernels implements AutoCloseable {
         }
         try (Arena arena = Arena.ofConfined()) {
             kernel.launch(stream, elementwise(blocks * 4), new KernelArgs(arena).pointer(out).pointer(weights).i32((int) blocks));
+        }
+    }
+
+    /**
+     * {@code out} (rows x cols fp16, row-major) = LLM.int8 weights dequantized: int8 codes
+     * [rows][cols] times {@code rowScales[r]} (SCB / 127 of each row, float32). cols a multiple of 4.
+     */
+    public void dequantizeInt8(CudaStream stream, DeviceBuffer weights, DeviceBuffer rowScales, DeviceBuffer out, int rows,
+                               int cols) {
+        if (rows <= 0 || cols <= 0 || cols % 4 != 0) {
+            throw new IllegalArgumentException("INT8 dequantize needs rows > 0 and a positive multiple of 4 columns, got "
+                    + rows + "x" + cols);
+        }
+        weights.requireAtLeast((long) rows * cols, "INT8 weights of " + rows + "x" + cols);
+        rowScales.requireAtLeast(4L * rows, "row scales");
+        out.requireAtLeast(2L * rows * cols, "dequantized fp16 out");
+        long quads = (long) rows * cols / 4;
+        if (quads > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("matrix of " + rows + "x" + cols + " too large to dequantize at once");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            dequantInt8.launch(stream, elementwise((int) quads),
+                    new KernelArgs(arena).pointer(out).pointer(weights).pointer(rowScales).i32(rows).i32(cols));
         }
     }
 

@@ -91,6 +91,41 @@ class PrefillKernelTest {
         }
     }
 
+    /** LLM.int8 rows times their scale, rounded to fp16: exactly the reference (one product per weight). */
+    @Test
+    void int8RowsAreDequantizedWithTheirScales() {
+        assumeDevice();
+        for (int[] shape : new int[][] {{1, 4}, {37, 172}, {301, 2048}}) {
+            int rows = shape[0];
+            int cols = shape[1];
+            byte[] codes = new byte[rows * cols];
+            random.nextBytes(codes);
+            float[] scales = new float[rows];
+            for (int r = 0; r < rows; r++) {
+                scales[r] = (float) (random.nextDouble() * 0.02 + 1e-4);
+            }
+            try (Arena arena = Arena.ofConfined();
+                 DeviceBuffer weights = context.allocate(codes.length);
+                 DeviceBuffer scaleBuffer = context.allocate(4L * rows);
+                 DeviceBuffer out = context.allocate(2L * rows * cols + 4)) {
+                weights.copyFrom(arena.allocateFrom(ValueLayout.JAVA_BYTE, codes), stream);
+                scaleBuffer.copyFrom(arena.allocateFrom(ValueLayout.JAVA_FLOAT, scales), stream);
+                out.fillWords(NAN_BITS, stream);
+                kernels.dequantizeInt8(stream, weights, scaleBuffer, out, rows, cols);
+                MemorySegment result = arena.allocate(out.byteSize());
+                out.copyTo(result, stream);
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        short bits = result.get(HALF, 2L * ((long) r * cols + c));
+                        assertThat(bits).as("INT8 %dx%d element (%d, %d)", rows, cols, r, c)
+                                .isEqualTo(Float.floatToFloat16(codes[r * cols + c] * scales[r]));
+                    }
+                }
+                assertThat(result.get(ValueLayout.JAVA_INT_UNALIGNED, 2L * rows * cols)).as("past the end").isEqualTo(NAN_BITS);
+            }
+        }
+    }
+
     /** The embedding tables the batched path looks rows up in (other types use an F32 copy). */
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"F16", "Q8_0", "Q4_0"})

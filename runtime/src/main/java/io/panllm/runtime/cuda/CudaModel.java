@@ -115,13 +115,12 @@ public final class CudaModel implements Backend.BackendModel {
      * on first use). Where cuBLAS cannot be loaded, every prompt replays the decode graph instead.
      */
     private boolean batched(int tokens) {
-        // CudaPrefill converts every layer matrix type but INT8 to fp16 (I8 rows need their scales:
-        // INT8 models replay the decode graph per prompt token instead). The LM head may be any
-        // type: prefill computes logits with the decode path's GEMV.
+        // CudaPrefill converts every layer matrix type the GPU multiplies with to fp16 (INT8 with its
+        // row scales). The LM head may be any type: prefill computes logits with the decode GEMV.
         if (prefillTypes == null) {
             prefillTypes = weights.layerMatricesAllOf(java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16,
                     GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.IQ4_NL, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.NF4,
-                    GgmlType.FP4));
+                    GgmlType.FP4, GgmlType.I8));
         }
         if (noCublas || !prefillTypes || !CudaPrefill.takes(config, tokens)) {
             return false;

@@ -299,6 +299,10 @@ final class CudaPrefill implements AutoCloseable {
         if (m.type == GgmlType.F16) {
             return m.data;
         }
+        if (m.type == GgmlType.I8) {
+            prefill.dequantizeInt8(stream, m.data, m.rowScales, matrix, m.rows, m.cols);
+            return matrix;
+        }
         WeightFormat format = halfFormat(m);
         int elements = Math.toIntExact((long) m.rows * m.cols);
         if (format == null) { // F32

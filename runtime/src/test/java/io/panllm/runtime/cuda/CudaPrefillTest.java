@@ -60,7 +60,7 @@ class CudaPrefillTest {
 
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "BF16", "IQ4_NL", "Q4_K", "Q5_K", "Q6_K", "NF4",
-        "FP4"})
+        "FP4", "I8"})
     void randomLlamaBatchedMatchesTokenByToken(GgmlType type) {
         requireGpu();
         ModelConfig config = ModelConfig.llama(256, 2, 512, 8, 2, 1000, 256, 1e-5f, 10000f);
