@@ -71,6 +71,23 @@ class Kernel:
         self.emit(line.rstrip())
 
 
+
+def copy_table(k, table, temp, leave="warp may exit"):
+    """Threads 0..15 copy a 16-float code table from constant into shared memory, then a barrier.
+
+    Uses registers p_table, table_addr, table_slot, lane (as a temporary) and the u64 temp."""
+    k.emit("    // threads 0..15 copy the code table into shared memory (before any %s)" % leave)
+    k.op("setp.lt.u32 p_table, tid, 16;")
+    k.op("mul.wide.u32 table_addr, tid, 4;")
+    k.op("mov.u64 %s, %s;" % (temp, table))
+    k.op("add.u64 table_addr, table_addr, %s;" % temp)
+    k.op("shl.b32 table_slot, tid, 2;")
+    k.op("mov.u32 lane, code_table;")
+    k.op("add.u32 table_slot, table_slot, lane;")
+    k.op("@p_table ld.const.f32 table_value, [table_addr];")
+    k.op("@p_table st.shared.f32 [table_slot], table_value;")
+    k.op("bar.sync 0;")
+
 class Rows4Kernel(Kernel):
     """The same per-chunk code for four rows per CTA (v3 of these kernels, NOTES.md).
 
@@ -154,17 +171,7 @@ class Rows4Kernel(Kernel):
         k.op("cvta.to.global.u64 y, y;")
         k.op("mov.u32 tid, %tid.x;")
         if self.table:
-            k.emit("    // threads 0..15 copy the code table into shared memory (before any warp may exit)")
-            k.op("setp.lt.u32 p_table, tid, 16;")
-            k.op("mul.wide.u32 table_addr, tid, 4;")
-            k.op("mov.u64 row_offset, %s;" % self.table)
-            k.op("add.u64 table_addr, table_addr, row_offset;")
-            k.op("shl.b32 table_slot, tid, 2;")
-            k.op("mov.u32 lane, code_table;")
-            k.op("add.u32 table_slot, table_slot, lane;")
-            k.op("@p_table ld.const.f32 table_value, [table_addr];")
-            k.op("@p_table st.shared.f32 [table_slot], table_value;")
-            k.op("bar.sync 0;")
+            copy_table(k, self.table, "row_offset")
         k.op("mov.u32 threads, %ntid.x;")
         k.op("mov.u32 row0, %ctaid.x;")
         k.op("shl.b32 row0, row0, 2;", "first of this CTA's 4 rows")
@@ -273,17 +280,7 @@ class DequantKernel(Rows4Kernel):
         k.op("cvta.to.global.u64 weights, weights;")
         k.op("mov.u32 tid, %tid.x;")
         if self.table:
-            k.emit("    // threads 0..15 copy the code table into shared memory (before any thread may leave)")
-            k.op("setp.lt.u32 p_table, tid, 16;")
-            k.op("mul.wide.u32 table_addr, tid, 4;")
-            k.op("mov.u64 offset, %s;" % self.table)
-            k.op("add.u64 table_addr, table_addr, offset;")
-            k.op("shl.b32 table_slot, tid, 2;")
-            k.op("mov.u32 lane, code_table;")
-            k.op("add.u32 table_slot, table_slot, lane;")
-            k.op("@p_table ld.const.f32 table_value, [table_addr];")
-            k.op("@p_table st.shared.f32 [table_slot], table_value;")
-            k.op("bar.sync 0;")
+            copy_table(k, self.table, "offset", "thread may leave")
         k.op("shr.u32 chunks, cols, %d;" % log_chunk, "chunks of %d weights per row" % self.chunk)
         k.op("shr.u32 blocks_per_row, cols, %d;" % log_block)
         k.op("mul.lo.u32 total, chunks, rows;")
@@ -335,7 +332,7 @@ def prologue(k, block_size, block_bytes, chunk, table=None, extra_regs=""):
     k.emit("    .reg .pred  p_exit, p_done, p_lane0, p_table;")
     k.emit("    .reg .u32   tid, lane, warp, row, rows, cols, chunk, chunks, blocks_per_row, table_slot;")
     k.emit("    .reg .u64   weights, x, y, row_ptr, x_ptr, offset, table_addr;")
-    k.emit("    .reg .f32   acc, x<%d>;" % chunk)
+    k.emit("    .reg .f32   acc, x<%d>, table_value;" % chunk)
     if extra_regs:
         k.emit(extra_regs)
     k.emit()
@@ -349,17 +346,7 @@ def prologue(k, block_size, block_bytes, chunk, table=None, extra_regs=""):
     k.op("cvta.to.global.u64 y, y;")
     k.op("mov.u32 tid, %tid.x;")
     if table:
-        k.emit("    // threads 0..15 copy the code table into shared memory (before any warp may exit)")
-        k.op("setp.lt.u32 p_table, tid, 16;")
-        k.op("mul.wide.u32 table_addr, tid, 4;")
-        k.op("mov.u64 offset, %s;" % table)
-        k.op("add.u64 table_addr, table_addr, offset;")
-        k.op("shl.b32 table_slot, tid, 2;")
-        k.op("mov.u32 lane, code_table;")
-        k.op("add.u32 table_slot, table_slot, lane;")
-        k.op("@p_table ld.const.f32 acc, [table_addr];")
-        k.op("@p_table st.shared.f32 [table_slot], acc;")
-        k.op("bar.sync 0;")
+        copy_table(k, table, "offset")
     k.op("shr.u32 warp, tid, 5;")
     k.op("and.b32 lane, tid, 31;")
     k.op("mov.u32 row, %ctaid.x;")

@@ -315,19 +315,14 @@ final class CudaPrefill implements AutoCloseable {
 
     /** The block format to dequantize from, null for F32 (converted) and F16 (used as is). */
     private static WeightFormat halfFormat(DeviceMatrix m) {
-        return switch (m.type) {
-            case Q4_0 -> WeightFormat.Q4_0;
-            case Q8_0 -> WeightFormat.Q8_0;
-            case BF16 -> WeightFormat.BF16;
-            case IQ4_NL -> WeightFormat.IQ4_NL;
-            case Q4_K -> WeightFormat.Q4_K;
-            case Q5_K -> WeightFormat.Q5_K;
-            case Q6_K -> WeightFormat.Q6_K;
-            case NF4 -> WeightFormat.NF4;
-            case FP4 -> WeightFormat.FP4;
-            case F32 -> null;
-            default -> throw new IllegalStateException(m.type + " has no fp16 conversion for the prefill");
-        };
+        if (m.type == GgmlType.F32) {
+            return null;
+        }
+        WeightFormat format = DeviceMatrix.blockFormat(m.type);
+        if (format == null) {
+            throw new IllegalStateException(m.type + " has no fp16 conversion for the prefill");
+        }
+        return format;
     }
 
     private void freeAll() {

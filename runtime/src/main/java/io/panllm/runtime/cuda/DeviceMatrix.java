@@ -59,20 +59,21 @@ final class DeviceMatrix {
                 Math.toIntExact(view.rowLength()));
     }
 
-    private static WeightFormat gemvFormat(GgmlType type, int cols) {
+    /**
+     * The block layout the GEMV and dequantization kernels read for a GGUF type (the same name),
+     * or null where they have none (F32, I8: their own kernels; the types the GPU refuses).
+     */
+    static WeightFormat blockFormat(GgmlType type) {
         return switch (type) {
-            case Q4_0 -> WeightFormat.Q4_0;
-            case Q8_0 -> WeightFormat.Q8_0;
-            case F16 -> cols % WeightFormat.F16.blockSize == 0 ? WeightFormat.F16 : null;
-            case BF16 -> cols % WeightFormat.BF16.blockSize == 0 ? WeightFormat.BF16 : null;
-            case IQ4_NL -> WeightFormat.IQ4_NL;
-            case Q4_K -> WeightFormat.Q4_K;
-            case Q5_K -> WeightFormat.Q5_K;
-            case Q6_K -> WeightFormat.Q6_K;
-            case NF4 -> WeightFormat.NF4;
-            case FP4 -> WeightFormat.FP4;
+            case Q4_0, Q8_0, F16, BF16, IQ4_NL, Q4_K, Q5_K, Q6_K, NF4, FP4 -> WeightFormat.valueOf(type.name());
             default -> null;
         };
+    }
+
+    /** The GEMV layout for rows of {@code cols}: F16/BF16 rows must be whole 8-element "blocks". */
+    private static WeightFormat gemvFormat(GgmlType type, int cols) {
+        WeightFormat format = blockFormat(type);
+        return format == null || cols % format.blockSize != 0 ? null : format;
     }
 
     /**
