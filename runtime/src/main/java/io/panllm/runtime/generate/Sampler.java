@@ -82,14 +82,16 @@ public final class Sampler {
         if (logits.length != vocabSize) {
             throw new IllegalArgumentException("expected " + vocabSize + " logits, got " + logits.length);
         }
-        System.arraycopy(logits, 0, penalized, 0, vocabSize);
+        float[] working = logits; // read only below, unless the penalties need a copy to change
         if (config.penalizes()) {
+            System.arraycopy(logits, 0, penalized, 0, vocabSize);
             applyPenalties(penalized, recent.toArray());
+            working = penalized;
         }
         if (config.isGreedy()) {
-            return argmax(penalized);
+            return argmax(working);
         }
-        narrow(penalized);
+        narrow(working);
         return draw(candidates, random.nextDouble());
     }
 

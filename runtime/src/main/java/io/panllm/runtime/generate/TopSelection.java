@@ -1,11 +1,17 @@
 package io.panllm.runtime.generate;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Picks the k largest of n values with a size-k min-heap: O(n log k) and no full sort, which is
  * what makes top-k cheap over a 128k vocabulary (most values fail the comparison with the heap's
- * root and cost one compare).
+ * root; once the heap is full they are compared a vector at a time).
  */
 final class TopSelection {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = F.length();
 
     private TopSelection() {
     }
@@ -24,17 +30,30 @@ final class TopSelection {
         }
         // outValues/outIds[0..heapSize) form a min-heap on value: the root is the smallest kept.
         int heapSize = 0;
-        for (int i = 0; i < n; i++) {
-            float value = values[i];
-            if (Float.isNaN(value)) {
-                continue;
+        int i = 0;
+        while (i < n) {
+            if (heapSize == k && i + LANES <= n) {
+                // Once the heap is full, most values lose to its root: skip whole vectors that
+                // hold none larger (NaN compares false, as below).
+                FloatVector v = FloatVector.fromArray(F, values, i);
+                if (!v.compare(VectorOperators.GT, outValues[0]).anyTrue()) {
+                    i += LANES;
+                    continue;
+                }
             }
-            int id = ids == null ? i : ids[i];
-            if (heapSize < k) {
-                siftUp(outValues, outIds, heapSize, value, id);
-                heapSize++;
-            } else if (value > outValues[0]) {
-                siftDown(outValues, outIds, heapSize, value, id);
+            int end = heapSize == k ? Math.min(n, i + LANES) : i + 1;
+            for (; i < end; i++) {
+                float value = values[i];
+                if (Float.isNaN(value)) {
+                    continue;
+                }
+                int id = ids == null ? i : ids[i];
+                if (heapSize < k) {
+                    siftUp(outValues, outIds, heapSize, value, id);
+                    heapSize++;
+                } else if (value > outValues[0]) {
+                    siftDown(outValues, outIds, heapSize, value, id);
+                }
             }
         }
         // Heap sort in place: repeatedly move the smallest to the end, giving descending order.

@@ -342,24 +342,47 @@ class SamplerTest {
     @Test
     void topSelectionMatchesASort() {
         Random random = new Random(7);
-        for (int trial = 0; trial < 50; trial++) {
-            int n = 1 + random.nextInt(500);
-            int k = 1 + random.nextInt(n + 10);
+        for (int trial = 0; trial < 80; trial++) {
+            // up to 5000 values: the vector path (heap full, whole vectors skipped) and its tails
+            int n = 1 + random.nextInt(trial < 50 ? 500 : 5000);
+            int k = 1 + random.nextInt(Math.min(n, 100) + 10);
             float[] values = new float[n];
+            int nans = 0;
             for (int i = 0; i < n; i++) {
                 values[i] = random.nextInt(100) / 7f;    // with ties
+                if (trial % 3 == 0 && random.nextInt(50) == 0) {
+                    values[i] = Float.NaN;               // never selected
+                    nans++;
+                }
             }
             int[] outIds = new int[n];
             float[] outValues = new float[n];
             int selected = TopSelection.selectLargest(values, null, n, k, outIds, outValues);
             float[] sorted = values.clone();
-            Arrays.sort(sorted);
-            assertThat(selected).isEqualTo(Math.min(k, n));
+            Arrays.sort(sorted);                          // NaNs sort last
+            assertThat(selected).isEqualTo(Math.min(k, n - nans));
             for (int i = 0; i < selected; i++) {
-                assertThat(outValues[i]).isEqualTo(sorted[n - 1 - i]);
+                assertThat(outValues[i]).isEqualTo(sorted[n - nans - 1 - i]);
                 assertThat(values[outIds[i]]).isEqualTo(outValues[i]);
             }
             assertThat(IntStream.of(Arrays.copyOf(outIds, selected)).distinct().count()).isEqualTo(selected);
+        }
+    }
+
+    @Test
+    void samplingLeavesTheCallersLogitsAlone() {
+        Random random = new Random(3);
+        float[] logits = new float[1000];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) random.nextGaussian();
+        }
+        float[] before = logits.clone();
+        for (SamplerConfig config : new SamplerConfig[] {SamplerConfig.defaults().withSeed(1),
+            SamplerConfig.defaults().withSeed(1).withRepeatPenalty(1.3f, 8), SamplerConfig.greedy()}) {
+            Sampler sampler = Sampler.create(config, logits.length);
+            sampler.acceptAll(new int[] {1, 2, 3});
+            sampler.sample(logits);
+            assertThat(logits).as(config.toString()).containsExactly(before);
         }
     }
 
