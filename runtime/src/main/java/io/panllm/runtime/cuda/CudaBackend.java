@@ -46,9 +46,18 @@ public final class CudaBackend implements Backend {
         this(0);
     }
 
-    /** Tensor types the CUDA backend computes with (matrices; vectors of any type the codecs read). */
+    /**
+     * Matrix types the CUDA backend computes with: the block layouts of its GEMV kernels, F32 and
+     * INT8 (LLM.int8 rows); vectors (norms, biases) of any type the codecs read.
+     */
     public static Set<GgmlType> supportedTypes() {
-        return Set.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.F32);
+        Set<GgmlType> types = java.util.EnumSet.of(GgmlType.F32, GgmlType.I8);
+        for (GgmlType type : GgmlType.values()) {
+            if (DeviceMatrix.blockFormat(type) != null) {
+                types.add(type);
+            }
+        }
+        return java.util.Collections.unmodifiableSet(types);
     }
 
     @Override

@@ -62,6 +62,14 @@ class CudaBackendTest {
     }
 
     @Test
+    void supportedTypesAreTheOnesWithKernels() {
+        // needs no GPU
+        assertThat(CudaBackend.supportedTypes()).containsExactlyInAnyOrder(GgmlType.F32, GgmlType.F16, GgmlType.BF16,
+                GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.NF4,
+                GgmlType.FP4, GgmlType.I8);
+    }
+
+    @Test
     void unsupportedTypesAreRefusedByName() {
         // needs no GPU: the check runs before anything is uploaded
         try (Arena arena = Arena.ofConfined()) {
