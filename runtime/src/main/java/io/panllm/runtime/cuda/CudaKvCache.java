@@ -1,7 +1,6 @@
 package io.panllm.runtime.cuda;
 
 import io.panllm.kernels.CudaContext;
-import io.panllm.kernels.CudaException;
 import io.panllm.kernels.CudaGraph;
 import io.panllm.kernels.DecodeKernels;
 import io.panllm.kernels.DeviceBuffer;
@@ -20,7 +19,7 @@ import java.util.List;
 final class CudaKvCache implements Backend.KvCache {
     private final int capacity;
     private final CudaContext context;
-    private final List<DeviceBuffer> allocations = new ArrayList<>();
+    private final DeviceBuffers allocations;
     private final List<AutoCloseable> hostAndGraphs = new ArrayList<>();
 
     final DeviceBuffer[] keys;
@@ -58,6 +57,7 @@ final class CudaKvCache implements Backend.KvCache {
     CudaKvCache(ModelConfig config, int capacity, int attentionSplits, CudaContext context) {
         this.capacity = capacity;
         this.context = context;
+        this.allocations = new DeviceBuffers(context);
         DecodeKernels.AttentionShape shape = CudaModel.attentionShape(config);
         long cacheBytes = 4L * capacity * config.kvDim();
         long needed = 2 * cacheBytes * config.blockCount();
@@ -71,27 +71,27 @@ final class CudaKvCache implements Backend.KvCache {
             keys = new DeviceBuffer[config.blockCount()];
             values = new DeviceBuffer[config.blockCount()];
             for (int l = 0; l < config.blockCount(); l++) {
-                keys[l] = allocate(context, cacheBytes, "KV cache");
-                values[l] = allocate(context, cacheBytes, "KV cache");
+                keys[l] = allocate(cacheBytes, "KV cache");
+                values[l] = allocate(cacheBytes, "KV cache");
             }
-            stepInput = allocate(context, 8, "step input");
+            stepInput = allocate(8, "step input");
             token = stepInput.slice(0, 4);
             position = stepInput.slice(4, 4);
             int dim = config.embeddingLength();
-            residual = floats(context, dim);
-            normed = floats(context, dim);
-            qkv = floats(context, config.queryDim() + 2 * config.kvDim());
+            residual = floats(dim);
+            normed = floats(dim);
+            qkv = floats(config.queryDim() + 2 * config.kvDim());
             query = qkv.slice(0, 4L * config.queryDim());
             key = qkv.slice(4L * config.queryDim(), 4L * config.kvDim());
             value = qkv.slice(4L * (config.queryDim() + config.kvDim()), 4L * config.kvDim());
-            attention = floats(context, config.queryDim());
-            attentionPartials = allocate(context, DecodeKernels.partialBytes(shape, attentionSplits), "attention");
-            projected = floats(context, dim);
-            gateUp = floats(context, 2 * config.feedForwardLength());
+            attention = floats(config.queryDim());
+            attentionPartials = allocate(DecodeKernels.partialBytes(shape, attentionSplits), "attention");
+            projected = floats(dim);
+            gateUp = floats(2 * config.feedForwardLength());
             gate = gateUp.slice(0, 4L * config.feedForwardLength());
             up = gateUp.slice(4L * config.feedForwardLength(), 4L * config.feedForwardLength());
-            logits = floats(context, config.vocabSize());
-            argmax = allocate(context, DecodeKernels.ARGMAX_BUFFER_BYTES, "argmax");
+            logits = floats(config.vocabSize());
+            argmax = allocate(DecodeKernels.ARGMAX_BUFFER_BYTES, "argmax");
             hostStepInputs = pinned(8L * capacity);
             hostLogits = pinned(4L * config.vocabSize());
             hostArgmax = pinned(4);
@@ -101,22 +101,12 @@ final class CudaKvCache implements Backend.KvCache {
         }
     }
 
-    private DeviceBuffer floats(CudaContext context, int count) {
-        return allocate(context, 4L * count, "activations");
+    private DeviceBuffer floats(int count) {
+        return allocate(4L * count, "activations");
     }
 
-    private DeviceBuffer allocate(CudaContext context, long bytes, String what) {
-        try {
-            DeviceBuffer buffer = context.allocate(bytes);
-            allocations.add(buffer);
-            return buffer;
-        } catch (CudaException e) {
-            if (e.result() == DeviceWeights.OUT_OF_MEMORY) {
-                throw new GpuMemoryException("out of GPU memory allocating " + GpuMemoryException.mebibytes(bytes) + " for the "
-                        + what + " (" + capacity + " positions); use a smaller context size", e);
-            }
-            throw e;
-        }
+    private DeviceBuffer allocate(long bytes, String what) {
+        return allocations.allocate(bytes, "the " + what + " (" + capacity + " positions); use a smaller context size");
     }
 
     private PinnedHostBuffer pinned(long bytes) {
@@ -147,9 +137,6 @@ final class CudaKvCache implements Backend.KvCache {
             }
         }
         hostAndGraphs.clear();
-        for (DeviceBuffer b : allocations) {
-            b.close();
-        }
-        allocations.clear();
+        allocations.close();
     }
 }

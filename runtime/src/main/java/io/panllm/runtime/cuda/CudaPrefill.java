@@ -2,7 +2,6 @@ package io.panllm.runtime.cuda;
 
 import io.panllm.kernels.Cublas;
 import io.panllm.kernels.CudaContext;
-import io.panllm.kernels.CudaException;
 import io.panllm.kernels.CudaStream;
 import io.panllm.kernels.DecodeKernels.AttentionShape;
 import io.panllm.kernels.DecodeKernels.RopePairs;
@@ -50,8 +49,7 @@ final class CudaPrefill implements AutoCloseable {
     private final Cublas cublas;
     private final AttentionShape shape;
     private final int qkvWidth;
-    private final List<DeviceBuffer> allocations = new ArrayList<>();
-    private final CudaContext context;
+    private final DeviceBuffers allocations;
     /** Attention scores, [heads][tokens][positions]; sized by the longest batch so far. */
     private DeviceBuffer scores;
 
@@ -78,7 +76,7 @@ final class CudaPrefill implements AutoCloseable {
         this.weights = weights;
         this.stream = stream;
         this.kernels = kernels;
-        this.context = context;
+        this.allocations = new DeviceBuffers(context);
         this.shape = CudaModel.attentionShape(config);
         this.qkvWidth = config.queryDim() + 2 * config.kvDim();
         int dim = config.embeddingLength();
@@ -88,16 +86,16 @@ final class CudaPrefill implements AutoCloseable {
         try {
             loadedKernels = new PrefillKernels(context);
             handle = Cublas.create(stream);
-            tokenIds = allocate(context, 4L * MAX_BATCH);
-            residual = allocate(context, 4L * MAX_BATCH * dim);
-            normed = allocate(context, 4L * MAX_BATCH * dim);
-            half = allocate(context, 2L * MAX_BATCH * Math.max(dim, config.queryDim()));
-            qkv = allocate(context, 4L * MAX_BATCH * qkvWidth);
-            attention = allocate(context, 4L * MAX_BATCH * config.queryDim());
-            projected = allocate(context, 4L * MAX_BATCH * dim);
-            gateUp = allocate(context, 8L * MAX_BATCH * ff);
-            hidden = allocate(context, 2L * MAX_BATCH * ff);
-            matrix = allocate(context, Math.max(2, 2 * largestConvertedMatrix(weights)));
+            tokenIds = allocate(4L * MAX_BATCH);
+            residual = allocate(4L * MAX_BATCH * dim);
+            normed = allocate(4L * MAX_BATCH * dim);
+            half = allocate(2L * MAX_BATCH * Math.max(dim, config.queryDim()));
+            qkv = allocate(4L * MAX_BATCH * qkvWidth);
+            attention = allocate(4L * MAX_BATCH * config.queryDim());
+            projected = allocate(4L * MAX_BATCH * dim);
+            gateUp = allocate(8L * MAX_BATCH * ff);
+            hidden = allocate(2L * MAX_BATCH * ff);
+            matrix = allocate(Math.max(2, 2 * largestConvertedMatrix(weights)));
         } catch (RuntimeException e) {
             if (handle != null) {
                 handle.close();
@@ -105,7 +103,7 @@ final class CudaPrefill implements AutoCloseable {
             if (loadedKernels != null) {
                 loadedKernels.close();
             }
-            freeAll();
+            allocations.close();
             throw e;
         }
         this.prefill = loadedKernels;
@@ -129,18 +127,8 @@ final class CudaPrefill implements AutoCloseable {
         return largest;
     }
 
-    private DeviceBuffer allocate(CudaContext context, long bytes) {
-        try {
-            DeviceBuffer buffer = context.allocate(bytes);
-            allocations.add(buffer);
-            return buffer;
-        } catch (CudaException e) {
-            if (e.result() == DeviceWeights.OUT_OF_MEMORY) {
-                throw new GpuMemoryException("out of GPU memory allocating " + GpuMemoryException.mebibytes(bytes)
-                        + " for batched prompt processing", e);
-            }
-            throw e;
-        }
+    private DeviceBuffer allocate(long bytes) {
+        return allocations.allocate(bytes, "batched prompt processing");
     }
 
     /**
@@ -242,11 +230,10 @@ final class CudaPrefill implements AutoCloseable {
     private DeviceBuffer scores(long bytes) {
         if (scores == null || scores.byteSize() < bytes) {
             if (scores != null) {
-                allocations.remove(scores);
-                scores.close();
+                allocations.free(scores);
                 scores = null;
             }
-            scores = allocate(context, bytes);
+            scores = allocate(bytes);
         }
         return scores;
     }
@@ -325,17 +312,10 @@ final class CudaPrefill implements AutoCloseable {
         return format;
     }
 
-    private void freeAll() {
-        for (DeviceBuffer b : allocations) {
-            b.close();
-        }
-        allocations.clear();
-    }
-
     @Override
     public void close() {
         cublas.close();
         prefill.close();
-        freeAll();
+        allocations.close();
     }
 }

@@ -1,7 +1,6 @@
 package io.panllm.runtime.cuda;
 
 import io.panllm.kernels.CudaContext;
-import io.panllm.kernels.CudaException;
 import io.panllm.kernels.CudaStream;
 import io.panllm.kernels.DeviceBuffer;
 import io.panllm.runtime.model.LayerWeights;
@@ -25,8 +24,6 @@ import java.util.Map;
  * biases) as float32, and the RoPE inverse frequencies as float64. Closing frees them all.
  */
 final class DeviceWeights implements AutoCloseable {
-    /** CUDA_ERROR_OUT_OF_MEMORY */
-    static final int OUT_OF_MEMORY = 2;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
@@ -47,14 +44,13 @@ final class DeviceWeights implements AutoCloseable {
     /** Per rotary pair i: base^(-2i/d) / rope_freqs[i] / linear scale, as float64 (as the CPU backend computes it). */
     final DeviceBuffer ropeInverseFrequencies;
 
-    private final List<DeviceBuffer> allocations = new ArrayList<>();
+    private final DeviceBuffers allocations;
     private final Map<TensorView, DeviceMatrix> uploaded = new IdentityHashMap<>();
-    private final CudaContext context;
     private final CudaStream stream;
 
     private DeviceWeights(ModelWeights weights, CudaContext context, CudaStream stream) {
-        this.context = context;
         this.stream = stream;
+        this.allocations = new DeviceBuffers(context);
         try {
             ModelConfig config = weights.config();
             tokenEmbedding = embeddingTable(weights.tokenEmbedding());
@@ -259,17 +255,7 @@ final class DeviceWeights implements AutoCloseable {
     }
 
     private DeviceBuffer allocate(String name, long bytes) {
-        try {
-            DeviceBuffer buffer = context.allocate(bytes);
-            allocations.add(buffer);
-            return buffer;
-        } catch (CudaException e) {
-            if (e.result() == OUT_OF_MEMORY) {
-                throw new GpuMemoryException("out of GPU memory while uploading '" + name + "' ("
-                        + GpuMemoryException.mebibytes(bytes) + ")", e);
-            }
-            throw e;
-        }
+        return allocations.allocate(bytes, "'" + name + "'");
     }
 
     /** Whether every matrix the layers multiply with (not the LM head) is of one of {@code types}. */
@@ -286,18 +272,11 @@ final class DeviceWeights implements AutoCloseable {
 
     /** Device bytes held. */
     long byteSize() {
-        long bytes = 0;
-        for (DeviceBuffer b : allocations) {
-            bytes += b.byteSize();
-        }
-        return bytes;
+        return allocations.byteSize();
     }
 
     @Override
     public void close() {
-        for (DeviceBuffer b : allocations) {
-            b.close();
-        }
-        allocations.clear();
+        allocations.close();
     }
 }
