@@ -1,5 +1,6 @@
 package io.panllm.runtime.cpu;
 
+import io.panllm.runtime.Argmax;
 import io.panllm.runtime.LanguageModel;
 import io.panllm.runtime.Session;
 import io.panllm.runtime.model.LlamaModel;
@@ -75,13 +76,13 @@ public final class CpuBench {
             // Warm-up: let the JIT compile the kernels before timing.
             int token = 1;
             for (int i = 0; i < 8; i++) {
-                token = argmax(session.forward(new int[] {token % vocab}));
+                token = Argmax.of(session.forward(new int[] {token % vocab}));
             }
             session.rewind(0);
             long cpuStart = processCpuNanos();
             long start = System.nanoTime();
             for (int i = 0; i < decode; i++) {
-                token = argmax(session.forward(new int[] {token % vocab}));
+                token = Argmax.of(session.forward(new int[] {token % vocab}));
             }
             double msPerToken = (System.nanoTime() - start) / 1e6 / decode;
             // CPU time shows what a token costs when other processes share the machine.
@@ -135,16 +136,6 @@ public final class CpuBench {
 
     private static long processCpuNanos() {
         return ProcessHandle.current().info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
-    }
-
-    private static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /** Llama-shaped tensors with random blocks: matrices of {@code type}, norms F32 1.0, tied embeddings. */

@@ -1,5 +1,6 @@
 package io.panllm.runtime.generate;
 
+import io.panllm.runtime.Argmax;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -89,7 +90,7 @@ public final class Sampler {
             working = penalized;
         }
         if (config.isGreedy()) {
-            return argmax(working);
+            return Argmax.of(working);
         }
         narrow(working);
         return draw(candidates, random.nextDouble());
@@ -137,17 +138,6 @@ public final class Sampler {
             logit = logit <= 0 ? logit * config.repeatPenalty() : logit / config.repeatPenalty();
             logits[token] = logit - count * config.frequencyPenalty() - config.presencePenalty();
         }
-    }
-
-    /** Index of the largest logit (the first one on ties). */
-    static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /** Drops the candidates whose probability is below {@code p} times the best one's. */

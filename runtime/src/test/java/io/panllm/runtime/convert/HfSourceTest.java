@@ -5,10 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.panllm.gguf.GgufFile;
 import io.panllm.gguf.GgufTensorInfo;
+import io.panllm.hf.BnbCheckpointWriter;
+import io.panllm.runtime.Argmax;
 import io.panllm.runtime.Session;
 import io.panllm.runtime.cpu.CpuBackend;
 import io.panllm.runtime.model.LlamaModel;
-import io.panllm.hf.BnbCheckpointWriter;
 import io.panllm.safetensors.BnbTensors;
 import io.panllm.safetensors.SafetensorsCheckpoint;
 import io.panllm.safetensors.SafetensorsDtype;
@@ -80,17 +81,8 @@ class HfSourceTest {
         return Math.sqrt(diff / norm);
     }
 
+    /** The double reference's argmax (Argmax.of takes the runtime's floats). */
     private static int argmax(double[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    private static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) {
             if (v[i] > v[best]) {
@@ -137,7 +129,7 @@ class HfSourceTest {
         System.out.printf("bf16 checkpoint -> f32 GGUF: max logit error %.3g of the largest logit%n", error);
         assertThat(error).isLessThan(1e-4);
         for (int p = 0; p < TOKENS.length; p++) {
-            assertThat(argmax(actual.get(p))).isEqualTo(argmax(expected.get(p)));
+            assertThat(Argmax.of(actual.get(p))).isEqualTo(argmax(expected.get(p)));
         }
     }
 

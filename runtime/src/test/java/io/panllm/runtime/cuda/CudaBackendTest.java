@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.panllm.gguf.GgufFile;
 import io.panllm.kernels.CudaUnavailableException;
+import io.panllm.runtime.Argmax;
 import io.panllm.runtime.LanguageModel;
 import io.panllm.runtime.LoadedModel;
 import io.panllm.runtime.Session;
@@ -124,10 +125,10 @@ class CudaBackendTest {
                  Backend.KvCache cudaCache = cuda.newKvCache(16)) {
                 float[][] last = new float[1][];
                 cpu.forward(cpuCache, prompt, 0, Backend.Logits.LAST, (i, logits) -> last[0] = logits.clone());
-                assertThat(cuda.forwardGreedy(cudaCache, prompt, 0)).isEqualTo(argmax(last[0]));
-                int next = argmax(last[0]);
+                assertThat(cuda.forwardGreedy(cudaCache, prompt, 0)).isEqualTo(Argmax.of(last[0]));
+                int next = Argmax.of(last[0]);
                 cpu.forward(cpuCache, new int[] {next}, prompt.length, Backend.Logits.LAST, (i, logits) -> last[0] = logits.clone());
-                assertThat(cuda.forwardGreedy(cudaCache, new int[] {next}, prompt.length)).isEqualTo(argmax(last[0]));
+                assertThat(cuda.forwardGreedy(cudaCache, new int[] {next}, prompt.length)).isEqualTo(Argmax.of(last[0]));
             }
         }
     }
@@ -222,14 +223,14 @@ class CudaBackendTest {
             for (int i = 0; i < prompt.length; i++) {
                 worst = Math.max(worst, relativeL2(actual.get(i), expected.get(i)));
             }
-            int next = argmax(expected.getLast());
-            assertThat(argmax(actual.getLast())).as(what + " first greedy token").isEqualTo(next);
+            int next = Argmax.of(expected.getLast());
+            assertThat(Argmax.of(actual.getLast())).as(what + " first greedy token").isEqualTo(next);
             for (int s = 0; s < steps; s++) {
                 float[] cpuLogits = c.forward(new int[] {next});
                 float[] gpuLogits = g.forward(new int[] {next});
                 worst = Math.max(worst, relativeL2(gpuLogits, cpuLogits));
-                int cpuNext = argmax(cpuLogits);
-                assertThat(argmax(gpuLogits)).as(what + " greedy token " + s).isEqualTo(cpuNext);
+                int cpuNext = Argmax.of(cpuLogits);
+                assertThat(Argmax.of(gpuLogits)).as(what + " greedy token " + s).isEqualTo(cpuNext);
                 next = cpuNext;
             }
             System.out.printf("%s: worst relative L2 of the logits over %d positions: %.3g%n", what,
@@ -247,15 +248,5 @@ class CudaBackendTest {
             norm += (double) expected[i] * expected[i];
         }
         return Math.sqrt(diff / norm);
-    }
-
-    static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

@@ -3,6 +3,7 @@ package io.panllm.runtime.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.panllm.kernels.CudaUnavailableException;
+import io.panllm.runtime.Argmax;
 import io.panllm.runtime.LanguageModel;
 import io.panllm.runtime.LoadedModel;
 import io.panllm.runtime.Session;
@@ -148,16 +149,16 @@ class CudaPrefillTest {
                 expected = single.forward(new int[] {prompt[i]});
                 worst = Math.max(worst, CudaBackendTest.relativeL2(actual.get(i), expected));
             }
-            int next = CudaBackendTest.argmax(expected);
-            assertThat(CudaBackendTest.argmax(actual.getLast())).as(what + " first greedy token").isEqualTo(next);
+            int next = Argmax.of(expected);
+            assertThat(Argmax.of(actual.getLast())).as(what + " first greedy token").isEqualTo(next);
             assertThat(greedy.forwardGreedy(prompt)).as(what + " forwardGreedy of the prompt").isEqualTo(next);
             int batchedNext = next;
             for (int s = 0; s < steps; s++) {
                 float[] fromBatched = batched.forward(new int[] {batchedNext});
                 float[] fromSingle = single.forward(new int[] {next});
                 worst = Math.max(worst, CudaBackendTest.relativeL2(fromBatched, fromSingle));
-                batchedNext = CudaBackendTest.argmax(fromBatched);
-                next = CudaBackendTest.argmax(fromSingle);
+                batchedNext = Argmax.of(fromBatched);
+                next = Argmax.of(fromSingle);
                 assertThat(batchedNext).as(what + " greedy token " + s).isEqualTo(next);
             }
             System.out.printf("%s: batched vs token-by-token, worst relative L2 of the logits over %d positions: %.3g%n",
