@@ -420,6 +420,18 @@ def table_dot(k, word, nibble_bits):
         k.op("fma.rn.f32 sum, value, x%d, sum;" % element)
 
 
+def bytes_dot(k, word, zero, first, comment, sum_x=False):
+    """sum += (byte j of word - zero) * x[first + j] for j = 0..3, each byte made a float by the
+    2^23 trick (prmt under the exponent byte 0x4B, then one subtraction of 2^23 + zero); with
+    sum_x also sum_x += x[first + j] (Q4_K's min term)."""
+    for j in range(4):
+        k.op("prmt.b32 f, %s, 0x4B000000, 0x744%d;" % (word, j))
+        k.op("sub.f32 value, f, %s;" % f32(8388608.0 + zero), comment if j == 0 else None)
+        k.op("fma.rn.f32 sum, value, x%d, sum;" % (first + j))
+        if sum_x:
+            k.op("add.f32 sum_x, sum_x, x%d;" % (first + j))
+
+
 def iq4_nl(rows=1):
     k = new_kernel("gemv_iq4_nl", rows)
     k.emit("// IQ4_NL: blocks of 32 weights, 18 bytes: fp16 d, then qs[16]; element j is the low nibble")
@@ -466,10 +478,7 @@ def iq4_nl(rows=1):
         k.op("prmt.b32 lo8, table0, table1, sel;")
         k.op("prmt.b32 hi8, table2, table3, sel;")
         k.op("prmt.b32 t, lo8, hi8, pick;", "kvalues[nibble] + 128, four bytes")
-        for j in range(4):
-            k.op("prmt.b32 f, t, 0x4B000000, 0x744%d;" % j)
-            k.op("sub.f32 value, f, 0f4B000080;", "kvalue" if j == 0 else None)
-            k.op("fma.rn.f32 sum, value, x%d, sum;" % (4 * i + j))
+        bytes_dot(k, "t", 128, 4 * i, "kvalue")
     k.op("fma.rn.f32 acc, d, sum, acc;")
     epilogue(k)
     return k
@@ -581,12 +590,7 @@ def q4_k(high_bits=False, rows=1):
             k.op("and.b32 hb, hb, 0x01010101;", "bit s of each qh byte")
             k.op("shl.b32 hb, hb, 4;")
             k.op("or.b32 w, w, hb;")
-        for j in range(4):
-            e = 4 * i + j
-            k.op("prmt.b32 f, w, 0x4B000000, 0x744%d;" % j)
-            k.op("sub.f32 value, f, 0f4B000000;", "q")
-            k.op("fma.rn.f32 sum, value, x%d, sum;" % e)
-            k.op("add.f32 sum_x, sum_x, x%d;" % e)
+        bytes_dot(k, "w", 0, 4 * i, "q", sum_x=True)
     k.op("fma.rn.f32 acc, scale, sum, acc;")
     k.op("neg.f32 min, min;")
     k.op("fma.rn.f32 acc, min, sum_x, acc;")
@@ -651,11 +655,7 @@ def q6_k(rows=1):
         k.op("and.b32 qh, qh, 0x03030303;")
         k.op("shl.b32 qh, qh, 4;")
         k.op("or.b32 q, ql, qh;", "four 6-bit q")
-        for j in range(4):
-            e = 4 * i + j
-            k.op("prmt.b32 f, q, 0x4B000000, 0x744%d;" % j)
-            k.op("sub.f32 value, f, 0f4B000020;", "q - 32")
-            k.op("fma.rn.f32 sum, value, x%d, sum;" % e)
+        bytes_dot(k, "q", 32, 4 * i, "q - 32")
     k.op("cvt.f32.f16 d, d_bits;")
     k.op("cvt.rn.f32.s32 scale, scale_bits;")
     k.op("mul.f32 scale, scale, d;")
