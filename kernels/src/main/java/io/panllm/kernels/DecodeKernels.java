@@ -36,11 +36,7 @@ public final class DecodeKernels implements AutoCloseable {
 
         /** Bytes of one row of {@code cols} elements; cols must be a multiple of the block size. */
         public long rowBytes(int cols) {
-            if (cols <= 0 || cols % blockSize != 0) {
-                throw new IllegalArgumentException(name() + " rows need a positive multiple of " + blockSize
-                        + " columns, got " + cols);
-            }
-            return (long) cols / blockSize * blockBytes;
+            return WeightFormat.rowBytes(name(), blockSize, blockBytes, cols);
         }
     }
 

@@ -42,8 +42,13 @@ public enum WeightFormat {
 
     /** Bytes of one row of {@code cols} weights; cols must be a multiple of the block size. */
     public long rowBytes(int cols) {
+        return rowBytes(name(), blockSize, blockBytes, cols);
+    }
+
+    /** Bytes of a row of {@code cols} elements in blocks of the given size (also DecodeKernels.RowFormat's). */
+    static long rowBytes(String format, int blockSize, int blockBytes, int cols) {
         if (cols <= 0 || cols % blockSize != 0) {
-            throw new IllegalArgumentException(name() + " rows need a positive multiple of " + blockSize
+            throw new IllegalArgumentException(format + " rows need a positive multiple of " + blockSize
                     + " columns, got " + cols);
         }
         return (long) cols / blockSize * blockBytes;
