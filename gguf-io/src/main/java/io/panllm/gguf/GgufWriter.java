@@ -86,7 +86,8 @@ public final class GgufWriter {
     }
 
     /**
-     * Adds a tensor. {@code shape} is in ggml order (shape[0] = row length).
+     * Adds a tensor. {@code shape} is in ggml order (shape[0] = row length). The sources are asked
+     * for their bytes one at a time, in the order the tensors were added (the file's order).
      */
     public GgufWriter addTensor(String name, GgmlType type, long[] shape, TensorSource source) {
         if (shape.length < 1 || shape.length > GgufFile.MAX_DIMS) {

@@ -39,11 +39,6 @@ public final class Int8RowWise {
         }
     }
 
-    /** A row's SCB: the largest |x| of x[offset .. offset + count). */
-    public static float absMax(float[] x, int offset, int count) {
-        return Bnb4bit.absMax(x, offset, count);
-    }
-
     /** Decodes a rows × cols matrix into dst[dstOffset...]. */
     public static void dequantize(MemorySegment weights, float[] scb, int rows, int cols, float[] dst, int dstOffset) {
         int n = checkShape(rows, cols, weights, "weights");

@@ -61,17 +61,30 @@ public final class Converter {
             GgmlType type = policy.typeFor(t.name(), t.shape());
             checkCodec(type, t);
             types.add(type);
-            writer.addTensor(t.name(), type, t.shape(), arena -> encode(t, type, arena));
             perType.merge(type, t.elementCount(), Long::sum);
             parameters += t.elementCount();
             bytes += type.byteSize(t.elementCount());
-            if (type == GgmlType.I8) {
-                // LLM.int8: the row absmax (SCB) follows the codes as its own F32 tensor.
-                types.add(GgmlType.F32);
-                writer.addTensor(ModelWeights.rowScalesName(t.name()), GgmlType.F32, new long[] {t.rowCount()},
-                        arena -> rowAbsMax(t, arena));
-                bytes += 4 * t.rowCount();
+            if (type != GgmlType.I8) {
+                writer.addTensor(t.name(), type, t.shape(), arena -> encode(t, type, arena));
+                continue;
             }
+            // LLM.int8: the row absmax (SCB) follows the codes as its own F32 tensor. Quantizing
+            // the codes computes it; the writer asks for the two in this order.
+            float[] scb = new float[Math.toIntExact(t.rowCount())];
+            boolean[] quantized = {false};
+            writer.addTensor(t.name(), type, t.shape(), arena -> {
+                MemorySegment codes = encodeInt8(t, scb, arena);
+                quantized[0] = true;
+                return codes;
+            });
+            types.add(GgmlType.F32);
+            writer.addTensor(ModelWeights.rowScalesName(t.name()), GgmlType.F32, new long[] {t.rowCount()}, arena -> {
+                if (!quantized[0]) {
+                    throw new IllegalStateException("the row scales of '" + t.name() + "' were asked for before its codes");
+                }
+                return arena.allocateFrom(LittleEndian.FLOAT, scb);
+            });
+            bytes += 4L * scb.length;
         }
         writer.write(output, progress == null ? null
                 : (i, n, name, done, total) -> progress.tensor(i, n, name, types.get(i), done, total));
@@ -87,7 +100,6 @@ public final class Converter {
         }
     }
 
-    /** Produces a tensor's bytes in {@code type}: copied through when it already is, else quantized. */
     /**
      * Whether the tensor's bytes are copied as stored. Never for I8: its codes are only right with
      * the row absmax the converter writes beside them, so they are quantized again (losslessly:
@@ -97,33 +109,27 @@ public final class Converter {
         return type == t.sourceType() && t.raw() != null && type != GgmlType.I8;
     }
 
+    /** Produces a tensor's bytes in {@code type} (not I8): copied through when it already is, else quantized. */
     static MemorySegment encode(SourceTensor t, GgmlType type, Arena arena) throws IOException {
         if (copiesThrough(t, type)) {
             return t.raw();
         }
-        long rowLength = t.rowLength();
-        long rowBytes = type.byteSize(rowLength);
+        long rowBytes = type.byteSize(t.rowLength());
         MemorySegment out = arena.allocate(rowBytes * t.rowCount(), 64);
-        BlockCodec codec = type == GgmlType.I8 ? null : type.codec();
-        forEachRowChunk(t, (first, count, values) -> {
-            MemorySegment dst = out.asSlice(first * rowBytes, count * rowBytes);
-            if (codec == null) {
-                Int8RowWise.quantize(values, 0, count, Math.toIntExact(rowLength), dst, new float[count]);
-            } else {
-                codec.quantize(values, 0, values.length, dst);
-            }
-        });
+        BlockCodec codec = type.codec();
+        forEachRowChunk(t, (first, count, values) ->
+                codec.quantize(values, 0, values.length, out.asSlice(first * rowBytes, count * rowBytes)));
         return out;
     }
 
-    /** The SCB of an INT8 tensor: each row's absmax, as {@link Int8RowWise#quantize} computes it. */
-    static MemorySegment rowAbsMax(SourceTensor t, Arena arena) throws IOException {
-        MemorySegment out = arena.allocate(4 * t.rowCount(), 64);
+    /** LLM.int8 codes of the tensor; each row's absmax (bitsandbytes' SCB) goes to {@code scb}. */
+    private static MemorySegment encodeInt8(SourceTensor t, float[] scb, Arena arena) throws IOException {
         int cols = Math.toIntExact(t.rowLength());
+        MemorySegment out = arena.allocate((long) cols * t.rowCount(), 64);
         forEachRowChunk(t, (first, count, values) -> {
-            for (int r = 0; r < count; r++) {
-                out.setAtIndex(LittleEndian.FLOAT, first + r, Int8RowWise.absMax(values, r * cols, cols));
-            }
+            float[] chunkScb = new float[count];
+            Int8RowWise.quantize(values, 0, count, cols, out.asSlice(first * cols, (long) count * cols), chunkScb);
+            System.arraycopy(chunkScb, 0, scb, (int) first, count);
         });
         return out;
     }
