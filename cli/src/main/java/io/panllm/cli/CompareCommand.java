@@ -111,7 +111,6 @@ final class CompareCommand implements Callable<Integer> {
         ModelFiles.detect(input); // a missing or unknown input fails here, before any work
         StudySettings settings = new StudySettings(input, textFile, contextSize, chunks,
                 new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42), LoadedModel.Device.parse(device), threads);
-        PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         CompareStudy study = new CompareStudy(() -> Sources.open(input, from, vocab), settings, formats, reportDir);
         err.printf("comparing %s: %s -> %s%n", input, formats.stream().map(StudyFormat::label).collect(Collectors.joining(", ")), reportDir);
@@ -157,7 +156,12 @@ final class CompareCommand implements Callable<Integer> {
         if (!Files.isRegularFile(json)) {
             throw new BadInputException(json + ": no such file (--render takes the folder of a compare report)");
         }
-        ReportJson.Report report = ReportJson.read(json);
+        ReportJson.Report report;
+        try {
+            report = ReportJson.read(json);
+        } catch (IOException e) {
+            throw new BadInputException(e.getMessage());
+        }
         writeReport(report.study(), report.commandLine(), dir, false);
         return ExitCodes.OK;
     }

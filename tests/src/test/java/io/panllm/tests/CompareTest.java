@@ -99,6 +99,11 @@ class CompareTest {
         Cli.Result noReport = Cli.run("compare", "--render", dir.toString());
         assertThat(noReport.exitCode()).isNotZero();
         assertThat(noReport.err()).contains("report.json: no such file");
+        Files.writeString(copy.resolve("report.json"), "{\"results\": [");
+        Cli.Result broken = Cli.run("compare", "--render", copy.toString());
+        assertThat(broken.exitCode()).isEqualTo(1);
+        assertThat(broken.err().strip().lines()).hasSize(1);
+        assertThat(broken.err()).contains("not a report.json of panllm compare").doesNotContain("Exception");
 
         Cli.Result again = Cli.run(args);
         assertThat(again.exitCode()).as(again.err()).isZero();

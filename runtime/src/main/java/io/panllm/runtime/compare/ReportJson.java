@@ -1,5 +1,6 @@
 package io.panllm.runtime.compare;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -28,7 +29,12 @@ public final class ReportJson {
 
     /** @throws IOException if the file cannot be read or is not a report.json of {@code panllm compare} */
     public static Report read(Path file) throws IOException {
-        JsonNode root = JSON.readTree(file.toFile());
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (JacksonException e) {
+            throw new IOException(file + ": not a report.json of panllm compare (" + e.getOriginalMessage() + ")", e);
+        }
         try {
             JsonNode s = require(root, "settings");
             Benchmark.Options bench = new Benchmark.Options(require(s, "bench_prompt_tokens").asInt(),
@@ -53,6 +59,8 @@ public final class ReportJson {
             return new Report(study, require(root, "command").asText());
         } catch (IllegalArgumentException | java.time.DateTimeException e) {
             throw new IOException(file + ": not a report.json of panllm compare (" + e.getMessage() + ")", e);
+        } catch (JacksonException e) {
+            throw new IOException(file + ": not a report.json of panllm compare (" + e.getOriginalMessage() + ")", e);
         }
     }
 
