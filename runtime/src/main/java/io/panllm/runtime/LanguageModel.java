@@ -15,6 +15,25 @@ public interface LanguageModel extends AutoCloseable {
     /** A fresh sequence with room for {@code contextSize} positions in its KV cache. */
     Session newSession(int contextSize);
 
+    /**
+     * One decode step for several sessions of this model at once (continuous batching, {@code
+     * bench --parallel}): {@code sessions.get(i)} takes {@code tokens[i]} at its own position, which
+     * then advances by one, and the logits after it go to {@code sink} with index i (the array may
+     * be reused after the sink returns). Each sequence gets the same logits as a
+     * {@link Session#forward(int[])} of its token alone would give, within the backend's rounding.
+     * The default decodes the sessions one after another; models that batch override it.
+     *
+     * @throws ContextOverflowException if a session is full
+     */
+    default void decodeBatch(java.util.List<? extends Session> sessions, int[] tokens, Session.LogitsSink sink) {
+        if (tokens.length != sessions.size()) {
+            throw new IllegalArgumentException(sessions.size() + " sessions but " + tokens.length + " tokens");
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            sink.accept(i, sessions.get(i).forward(new int[] {tokens[i]}));
+        }
+    }
+
     /** A short description for logs and reports, e.g. "llama 1B Q4_0 on cpu (2 threads)". */
     String description();
 

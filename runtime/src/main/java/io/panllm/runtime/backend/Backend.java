@@ -62,6 +62,22 @@ public interface Backend extends AutoCloseable {
             return best[0];
         }
 
+        /**
+         * One decode step for several sequences at once: sequence i takes {@code tokens[i]} at
+         * position {@code positions[i]} of {@code caches[i]} (each cache holds that sequence's
+         * positions 0 to positions[i] - 1; lengths may differ), and its logits go to {@code sink}
+         * with index i. Backends that can read each weight once for the whole batch (a small GEMM
+         * instead of B GEMVs) override this; the default runs the sequences one after another.
+         * The caches must be distinct and made by this model; callers check ids and capacity.
+         */
+        default void decodeBatch(KvCache[] caches, int[] tokens, int[] positions, io.panllm.runtime.Session.LogitsSink sink) {
+            for (int i = 0; i < caches.length; i++) {
+                int sequence = i;
+                forward(caches[i], new int[] {tokens[i]}, positions[i], Logits.LAST,
+                        (index, logits) -> sink.accept(sequence, logits));
+            }
+        }
+
         /** Frees the backend's copy of the weights (nothing for the CPU). */
         @Override
         void close();
