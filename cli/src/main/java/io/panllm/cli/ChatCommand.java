@@ -28,9 +28,11 @@ final class ChatCommand implements Callable<Integer> {
     String templateName;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0", description = "context size (default: the model's, at most 4096)")
+    @Range(min = 0)
     int contextSize;
 
-    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "-1", description = "most tokens per reply (default: until end of turn)")
+    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "-1", description = "most tokens per reply, -1 = until end of turn (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, also = -1)
     int maxTokens;
 
     @Mixin

@@ -43,10 +43,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "256",
             description = "tokens to generate, -1 = until end of text or full context (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, also = -1)
     int maxTokens;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
             description = "context size (default: the model's, at most 4096)")
+    @Range(min = 0)
     int contextSize;
 
     @Option(names = "--special", description = "parse special tokens such as <|begin_of_text|> in the prompt")

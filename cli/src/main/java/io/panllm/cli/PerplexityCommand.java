@@ -43,9 +43,11 @@ final class PerplexityCommand implements Callable<Integer> {
     Path textFile;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "512", description = "tokens per chunk (default: ${DEFAULT-VALUE})")
+    @Range(min = 3)
     int contextSize;
 
     @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1", description = "evaluate at most N chunks (default: all)")
+    @Range(min = 1, also = -1)
     int chunks;
 
     @Option(names = "--kl-divergence-base", paramLabel = "FILE",
@@ -65,9 +67,6 @@ final class PerplexityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (chunks == 0) {
-            throw new IllegalArgumentException("--chunks must be positive");
-        }
         try (LoadedModel loaded = modelOptions.open()) {
             if (loaded.randomWeights()) {
                 spec.commandLine().getErr().println("warning: " + loaded.path() + " has random weights (convert --random-init): "
