@@ -10,8 +10,6 @@ import io.panllm.runtime.eval.PerplexityResult;
 import io.panllm.runtime.eval.ProgressListener;
 import io.panllm.runtime.tokenizer.Tokenizer;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -145,11 +143,7 @@ final class PerplexityCommand implements Callable<Integer> {
         if (textFile == null) {
             throw new IllegalArgumentException("-f TEXT is required (or --kl-divergence BASE)");
         }
-        if (!Files.isRegularFile(textFile)) {
-            throw new BadInputException(textFile + ": no such file");
-        }
-        String text = Files.readString(textFile, StandardCharsets.UTF_8);
-        return tokenizer.encode(text, addBos, false);
+        return tokenizer.encode(TextFiles.readUtf8(textFile), addBos, false);
     }
 
     private void printKld(PrintWriter out, KldResult r) {
