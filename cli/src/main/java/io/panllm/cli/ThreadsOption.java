@@ -11,7 +11,7 @@ final class ThreadsOption {
     static final int MAX = 1024;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", defaultValue = "0",
-            description = "CPU threads, 0 = all cores (default: all cores; at most " + MAX + ")")
+            description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE}; at most " + MAX + ")")
     @Range(min = 0, max = MAX)
     int threads;
 
