@@ -90,7 +90,6 @@ class LauncherTest {
         assertOneLineError(panllm(null, "info", "/nonexistent/model.gguf"), 1, "/nonexistent/model.gguf: no such file");
         assertOneLineError(panllm(null, "generate", "--bogus"), 2, "--bogus");
         assertOneLineError(panllm(null, "generate", "-p", "hi", "-n", "-2"), 2, "--n-predict", "-2");
-        assertOneLineError(panllm(null, "chat", "--chat-template", "foo"), 2, "--chat-template", "foo");
     }
 
     @Test
