@@ -112,9 +112,7 @@ final class CompareCommand implements Callable<Integer> {
                     "compare needs INPUT and -f TEXT (or --render DIR)");
         }
         List<StudyFormat> formats = StudyFormat.parseList(types);
-        if (!Files.isRegularFile(textFile)) {
-            throw new BadInputException(textFile + ": no such file");
-        }
+        TextFiles.readUtf8(textFile); // a missing or non-UTF-8 text fails here, before any work
         ModelFiles.detect(input); // a missing or unknown input fails here, before any work
         StudySettings settings = new StudySettings(input, textFile, contextSize, chunks,
                 new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42), LoadedModel.Device.parse(device), threads.threads);

@@ -117,6 +117,9 @@ class CliOptionsTest {
                 bad + ": not valid UTF-8 (bad byte at offset 4)");
         assertOneLineError(Cli.run("tokenize", "-m", Cli.home("models/stories260K/stories260K_q80.bin").toString(), "-f",
                 bad.toString()), 1, bad + ": not valid UTF-8 (bad byte at offset 4)");
+        assertOneLineError(Cli.run("compare", Cli.home("models/stories260K/stories260K_q80.bin").toString(), "-f", bad.toString(),
+                "-o", dir.resolve("report").toString()), 1, bad + ": not valid UTF-8 (bad byte at offset 4)");
+        assertThat(dir.resolve("report")).doesNotExist();
     }
 
     @Test
