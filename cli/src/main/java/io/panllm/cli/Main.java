@@ -33,6 +33,10 @@ public final class Main {
     /** A usage error: one line naming what is wrong (picocli would print the whole usage help), exit 2. */
     private static int usageError(CommandLine.ParameterException e, String[] args) {
         CommandLine cli = e.getCommandLine();
+        if (args.length == 0) { // a bare "panllm": show what it can do
+            cli.usage(cli.getErr());
+            return ExitCodes.USAGE;
+        }
         String name = cli.getCommandSpec().qualifiedName();
         String hint = e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
                 ? " (did you mean " + String.join(", ", u.getSuggestions()) + "?)" : "";

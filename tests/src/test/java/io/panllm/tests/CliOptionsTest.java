@@ -149,5 +149,9 @@ class CliOptionsTest {
                 .contains("Reads GGUF files, safetensors")
                 .contains("bits per weight, peak memory")
                 .doesNotContain("%n");
+
+        Cli.Result bare = Cli.run();
+        assertThat(bare.exitCode()).isEqualTo(2);
+        assertThat(bare.err()).contains("Commands:").contains("generate");
     }
 }
