@@ -1,6 +1,11 @@
 # Sourced by bin/panllm and bin/test: sets PANLLM_JAVA_HOME to a JDK >= 22 (JDK 25 preferred).
 # Looks at $PANLLM_JAVA_HOME, $JAVA_HOME, /usr/lib/jvm/*, /opt/java/*, then `java` on the PATH.
-panllm_java_version() { # prints the feature version of $1/bin/java, or 0
+panllm_java_version() { # prints the feature version of $1/bin/java, or nothing
+  # The JDK's release file says it without starting a JVM (seconds saved on every run of the launcher).
+  if [ -f "$1/release" ] && grep -q '^JAVA_VERSION="[0-9]' "$1/release"; then
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" | head -1
+    return
+  fi
   "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p' | head -1
 }
 panllm_find_jdk() {

@@ -25,19 +25,24 @@ final class BenchCommand implements Callable<Integer> {
     ModelOptions modelOptions;
 
     @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", defaultValue = "512", description = "prompt tokens, 0 skips pp (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
     int promptTokens;
 
     @Option(names = {"-b", "--batch-size", "--batch"}, paramLabel = "B", defaultValue = "0",
             description = "prompt tokens per forward pass, as llama-bench's -b (default: the whole prompt at once)")
+    @Range(min = 0)
     int batchSize;
 
     @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "128", description = "generated tokens, 0 skips tg (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
     int genTokens;
 
     @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "5", description = "repetitions (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
     int repetitions;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "1", description = "warm-up runs per test (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
     int warmups;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FMT", defaultValue = "md", description = "md or json (default: ${DEFAULT-VALUE})")

@@ -5,7 +5,9 @@ import io.panllm.cli.chat.ConversationEngine;
 import io.panllm.runtime.LoadedModel;
 import io.panllm.runtime.chat.ChatTemplate;
 import io.panllm.runtime.chat.Conversation;
+import io.panllm.runtime.chat.UnknownChatTemplateException;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,13 +26,28 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = {"-sys", "--system"}, paramLabel = "TEXT", description = "system prompt")
     String system;
 
-    @Option(names = "--chat-template", paramLabel = "NAME", description = "llama3, llama2 or chatml (default: from the model)")
-    String templateName;
+    @Option(names = "--chat-template", paramLabel = "NAME", converter = TemplateName.class,
+            description = "llama3, llama2 or chatml (default: from the model)")
+    ChatTemplate template;
+
+    /** An unknown template name is a usage error, refused before the model loads. */
+    static final class TemplateName implements CommandLine.ITypeConverter<ChatTemplate> {
+        @Override
+        public ChatTemplate convert(String name) {
+            try {
+                return ChatTemplate.forName(name);
+            } catch (UnknownChatTemplateException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0", description = "context size (default: the model's, at most 4096)")
+    @Range(min = 0)
     int contextSize;
 
-    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "-1", description = "most tokens per reply (default: until end of turn)")
+    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "-1", description = "most tokens per reply, -1 = until end of turn (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, also = -1)
     int maxTokens;
 
     @Mixin
@@ -39,7 +56,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (LoadedModel loaded = modelOptions.open()) {
-            ChatTemplate template = templateName != null ? ChatTemplate.forName(templateName)
+            ChatTemplate template = this.template != null ? this.template
                     : ChatTemplate.forVocabulary(loaded.tokenizer().vocabulary());
             int context = contextSize > 0 ? contextSize : Math.min(4096, loaded.model().trainedContextLength());
             try (Conversation conversation = new Conversation(loaded.model(), loaded.tokenizer(), template, context,

@@ -22,6 +22,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -60,31 +61,37 @@ final class CompareCommand implements Callable<Integer> {
     Path renderDir;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "512", description = "tokens per perplexity chunk (default: ${DEFAULT-VALUE})")
+    @Range(min = 3)
     int contextSize;
 
     @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1", description = "evaluate at most N chunks (default: all)")
+    @Range(min = 1, also = -1)
     int chunks;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", defaultValue = "compare-report", description = "report folder (default: ${DEFAULT-VALUE})")
     Path reportDir;
 
     @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", defaultValue = "64", description = "bench: prompt tokens, 0 skips pp (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
     int promptTokens;
 
     @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "32", description = "bench: generated tokens, 0 skips tg (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
     int genTokens;
 
     @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "2", description = "bench: repetitions (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
     int repetitions;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "1", description = "bench: warm-up runs per test (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
     int warmups;
 
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", defaultValue = "0", description = "CPU threads (default: all cores)")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Option(names = "--from", paramLabel = "FORMAT", description = "input format: hf, llama2c or gguf (default: detected)")
     String from;
@@ -105,12 +112,10 @@ final class CompareCommand implements Callable<Integer> {
                     "compare needs INPUT and -f TEXT (or --render DIR)");
         }
         List<StudyFormat> formats = StudyFormat.parseList(types);
-        if (!Files.isRegularFile(textFile)) {
-            throw new BadInputException(textFile + ": no such file");
-        }
+        TextFiles.readUtf8(textFile); // a missing or non-UTF-8 text fails here, before any work
         ModelFiles.detect(input); // a missing or unknown input fails here, before any work
         StudySettings settings = new StudySettings(input, textFile, contextSize, chunks,
-                new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42), LoadedModel.Device.parse(device), threads);
+                new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42), LoadedModel.Device.parse(device), threads.threads);
         PrintWriter err = spec.commandLine().getErr();
         CompareStudy study = new CompareStudy(() -> Sources.open(input, from, vocab), settings, formats, reportDir);
         err.printf("comparing %s: %s -> %s%n", input, formats.stream().map(StudyFormat::label).collect(Collectors.joining(", ")), reportDir);

@@ -12,8 +12,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -27,18 +29,26 @@ import picocli.CommandLine.Spec;
                 "(panllm extension types in bitsandbytes' layouts, int8 = LLM.int8 row-wise; refused by llama.cpp;",
                 "without --allow-extension-types nf4 is written as iq4_nl and int8 as q8_0, fp4 is refused).",
                 "Mixed types follow llama.cpp's llama-quantize (output in Q6_K, some attn_v/ffn_down in Q6_K for Q4_K_M).",
+                "The type can also follow INPUT, as in llama-quantize: panllm convert model.gguf q4_0 -o out.gguf.",
                 "", "Examples:", "  panllm convert ./Llama-3.2-1B -o llama-1b-q4_k_m.gguf --type q4_k_m",
                 "  panllm convert --random-init llama-3.2-1b --type q4_0 -o random-1b-q4_0.gguf"})
 final class ConvertCommand implements Callable<Integer> {
+    static final String DEFAULT_TYPE = "f16";
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "INPUT", description = "model to convert (omit with --random-init)")
-    Path input;
+    String input;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "TYPE", description = "target type, as --type")
+    String positionalType;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.gguf", description = "output GGUF file")
     Path output;
 
-    @Option(names = {"-t", "--type"}, paramLabel = "TYPE", defaultValue = "f16", description = "target type (default: ${DEFAULT-VALUE})")
+    @Option(names = "--type", paramLabel = "TYPE", description = "target type (default: " + DEFAULT_TYPE + ")")
     String type;
+
+    @Mixin
+    ThreadsOption threads;
 
     @Option(names = "--from", paramLabel = "FORMAT", description = "input format: hf, llama2c or gguf (default: detected)")
     String from;
@@ -69,7 +79,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        TargetType target = TargetType.parse(type);
+        TargetType target = TargetType.parse(resolvePositionals());
         PrintWriter out = spec.commandLine().getOut();
         if (target.isExtension() && !allowExtensionTypes) {
             if (target == TargetType.FP4) {
@@ -99,8 +109,8 @@ final class ConvertCommand implements Callable<Integer> {
             ProgressBar bar = new ProgressBar("convert");
             Converter.Result result;
             try {
-                result = Converter.convert(source, policy, output, (i, n, name, t, done, total) ->
-                        bar.update(done, total, String.format("%d/%d tensors %s/%s", i + 1, n, Table.bytes(done), Table.bytes(total))));
+                result = threads.run(() -> Converter.convert(source, policy, output, (i, n, name, t, done, total) ->
+                        bar.update(done, total, String.format("%d/%d tensors %s/%s", i + 1, n, Table.bytes(done), Table.bytes(total)))));
             } finally {
                 bar.close();
             }
@@ -122,7 +132,23 @@ final class ConvertCommand implements Callable<Integer> {
         if (input == null) {
             throw new IllegalArgumentException("missing INPUT (or --random-init SHAPE)");
         }
-        return Sources.open(input, from, vocab);
+        return Sources.open(Path.of(input), from, vocab);
+    }
+
+    /**
+     * The target type: --type or the positional TYPE after INPUT. With --random-init, which takes
+     * no INPUT, a single positional argument is the type: it moves from {@code input} to the type.
+     */
+    private String resolvePositionals() {
+        String positional = positionalType;
+        if (randomInit != null && positional == null && input != null) {
+            positional = input;
+            input = null;
+        }
+        if (positional != null && type != null && !positional.equalsIgnoreCase(type)) {
+            throw new ParameterException(spec.commandLine(), "two types given: --type " + type + " and " + positional);
+        }
+        return positional != null ? positional : type != null ? type : DEFAULT_TYPE;
     }
 
     private static GgmlType parseType(String s) {

@@ -10,7 +10,6 @@ import io.panllm.runtime.generate.TokenizerTextStream;
 import io.panllm.runtime.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -43,10 +42,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "256",
             description = "tokens to generate, -1 = until end of text or full context (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, also = -1)
     int maxTokens;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
             description = "context size (default: the model's, at most 4096)")
+    @Range(min = 0)
     int contextSize;
 
     @Option(names = "--special", description = "parse special tokens such as <|begin_of_text|> in the prompt")
@@ -61,27 +62,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** The file as text; invalid UTF-8 is refused with the offset of the first bad byte. */
-    static String readUtf8(Path file) throws java.io.IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException(file + ": no such file");
-        }
-        byte[] bytes = Files.readAllBytes(file);
-        try {
-            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
-            int at = 0;
-            var decoder = StandardCharsets.UTF_8.newDecoder();
-            var in = java.nio.ByteBuffer.wrap(bytes);
-            decoder.decode(in, java.nio.CharBuffer.allocate(bytes.length), true);
-            at = in.position();
-            throw new BadInputException(file + ": not valid UTF-8 (bad byte at offset " + at + ")");
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
-        String prompt = promptSource.prompt != null ? promptSource.prompt : readUtf8(promptSource.file);
+        String prompt = promptSource.prompt != null ? promptSource.prompt : TextFiles.readUtf8(promptSource.file);
         if (prompt.isEmpty()) {
             throw new IllegalArgumentException("the prompt is empty");
         }

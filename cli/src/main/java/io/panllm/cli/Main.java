@@ -20,8 +20,29 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler(new ErrorHandler());
+        cli.setParameterExceptionHandler(Main::usageError);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, new CommandList());
+        cli.setExecutionStrategy(parsed -> {
+            RangeCheck.check(parsed);
+            return new CommandLine.RunLast().execute(parsed);
+        });
         return cli.execute(args);
+    }
+
+    /** A usage error: one line naming what is wrong (picocli would print the whole usage help), exit 2. */
+    private static int usageError(CommandLine.ParameterException e, String[] args) {
+        CommandLine cli = e.getCommandLine();
+        if (args.length == 0) { // a bare "panllm": show what it can do
+            cli.usage(cli.getErr());
+            return ExitCodes.USAGE;
+        }
+        String name = cli.getCommandSpec().qualifiedName();
+        String hint = e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                ? " (did you mean " + String.join(", ", u.getSuggestions()) + "?)" : "";
+        cli.getErr().println(name + ": error: " + e.getMessage() + hint + "; see '" + name + " --help'");
+        cli.getErr().flush();
+        return ExitCodes.USAGE;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

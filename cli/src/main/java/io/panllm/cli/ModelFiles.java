@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 /** Tells what kind of model file a path is, by its content (magic bytes), not its name. */
 final class ModelFiles {
@@ -19,6 +21,17 @@ final class ModelFiles {
         Kind(String description) {
             this.description = description;
         }
+    }
+
+    /** The folder of a Hugging Face checkpoint: the path itself, or the folder of a .safetensors file. */
+    static Path checkpointDirectory(Path path) {
+        return Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
+    }
+
+    /** The files a Hugging Face checkpoint needs beside its safetensors that {@code path}'s folder lacks. */
+    static List<String> missingCheckpointFiles(Path path) {
+        Path dir = checkpointDirectory(path);
+        return Stream.of("config.json", "tokenizer.json").filter(name -> !Files.isRegularFile(dir.resolve(name))).toList();
     }
 
     static Kind detect(Path path) {

@@ -3,6 +3,7 @@ package io.panllm.cli;
 import io.panllm.runtime.LoadedModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options every command that runs a model shares (llama.cpp's names where they exist). */
@@ -20,9 +21,8 @@ final class ModelOptions {
             description = "llama.cpp compatibility: 0 means --device cpu, any other value --device cuda")
     Integer gpuLayers;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", defaultValue = "0",
-            description = "CPU threads (default: all cores)")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     LoadedModel.Device device() {
         if (gpuLayers != null) {
@@ -46,6 +46,6 @@ final class ModelOptions {
 
     LoadedModel open() {
         Path path = modelPath();
-        return ModelLoading.open(path, device(), threads);
+        return ModelLoading.open(path, device(), threads.threads);
     }
 }

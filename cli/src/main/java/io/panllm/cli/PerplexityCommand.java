@@ -10,8 +10,6 @@ import io.panllm.runtime.eval.PerplexityResult;
 import io.panllm.runtime.eval.ProgressListener;
 import io.panllm.runtime.tokenizer.Tokenizer;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -43,9 +41,11 @@ final class PerplexityCommand implements Callable<Integer> {
     Path textFile;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "512", description = "tokens per chunk (default: ${DEFAULT-VALUE})")
+    @Range(min = 3)
     int contextSize;
 
     @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1", description = "evaluate at most N chunks (default: all)")
+    @Range(min = 1, also = -1)
     int chunks;
 
     @Option(names = "--kl-divergence-base", paramLabel = "FILE",
@@ -65,9 +65,6 @@ final class PerplexityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (chunks == 0) {
-            throw new IllegalArgumentException("--chunks must be positive");
-        }
         try (LoadedModel loaded = modelOptions.open()) {
             if (loaded.randomWeights()) {
                 spec.commandLine().getErr().println("warning: " + loaded.path() + " has random weights (convert --random-init): "
@@ -146,11 +143,7 @@ final class PerplexityCommand implements Callable<Integer> {
         if (textFile == null) {
             throw new IllegalArgumentException("-f TEXT is required (or --kl-divergence BASE)");
         }
-        if (!Files.isRegularFile(textFile)) {
-            throw new BadInputException(textFile + ": no such file");
-        }
-        String text = Files.readString(textFile, StandardCharsets.UTF_8);
-        return tokenizer.encode(text, addBos, false);
+        return tokenizer.encode(TextFiles.readUtf8(textFile), addBos, false);
     }
 
     private void printKld(PrintWriter out, KldResult r) {
