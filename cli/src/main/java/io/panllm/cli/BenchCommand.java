@@ -90,7 +90,8 @@ final class BenchCommand implements Callable<Integer> {
             String model = loaded.path().getFileName().toString();
             String description = loaded.model().description();
             long weightBytes = loaded.model() instanceof LlamaModel llama ? llama.weights().bytesReadPerPass() : -1;
-            double copyBandwidth = loaded.copyBandwidth(); // after the tests: its buffers must not count in their memory
+            long peakGpu = loaded.peakGpuBytes();
+            double copyBandwidth = loaded.copyBandwidth(); // after the tests and the peak: its buffers are not the model's
             if (format.equals("json")) {
                 List<Map<String, Object>> rows = new ArrayList<>();
                 for (Benchmark.Result r : results) {
@@ -113,7 +114,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     row.put("peak_rss_bytes", peakRss);
                     if (loaded.onGpu()) {
-                        row.put("peak_gpu_bytes", parallel != null ? r.peakDeviceBytes() : loaded.peakGpuBytes());
+                        row.put("peak_gpu_bytes", parallel != null ? r.peakDeviceBytes() : peakGpu);
                         row.put("copy_gb_s", copyBandwidth / 1e9);
                         if (weightBytes > 0) {
                             row.put("share_of_copy_bw", r.weightBytesPerSecond(weightBytes) / copyBandwidth);
@@ -151,7 +152,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("%npeak resident memory: %s%n", Table.bytes(peakRss));
                 if (loaded.onGpu()) {
                     out.printf("peak GPU memory: %s (weights, KV cache, activations; not the CUDA context)%n",
-                            Table.bytes(loaded.peakGpuBytes()));
+                            Table.bytes(peakGpu));
                 }
             }
         }

@@ -95,18 +95,23 @@ public final class BatchedDecoding {
 
     /**
      * Asserts that batched decoding of {@code batch} sequences gives each the tokens it gets
-     * alone and logits within {@code tolerance} x the largest |logit| of the step.
+     * alone and logits within {@code tolerance} x the largest |logit| of the step. Where the two
+     * best logits of a step alone are closer than twice that, rounding may rightly pick the other
+     * one: that sequence is compared up to there (at least 3/4 of all steps must be compared).
      */
     public static void assertMatchesAlone(LanguageModel model, int batch, int steps, long seed, double tolerance) {
         int[][] prompts = prompts(model.vocabSize(), batch, seed);
         Decoded alone = alone(model, prompts, steps);
         Decoded together = together(model, prompts, steps, false);
         Decoded greedy = together(model, prompts, steps, true);
+        int compared = 0;
         for (int i = 0; i < batch; i++) {
-            assertThat(together.tokens()[i]).as("greedy tokens of sequence %d of %d", i, batch).isEqualTo(alone.tokens()[i]);
-            assertThat(greedy.tokens()[i]).as("decodeBatchGreedy tokens of sequence %d of %d", i, batch)
-                    .isEqualTo(alone.tokens()[i]);
             for (int step = 0; step < steps; step++) {
+                int expectedToken = alone.tokens()[i][step];
+                assertThat(together.tokens()[i][step]).as("greedy token %d of sequence %d of %d", step, i, batch)
+                        .isEqualTo(expectedToken);
+                assertThat(greedy.tokens()[i][step]).as("decodeBatchGreedy token %d of sequence %d of %d", step, i, batch)
+                        .isEqualTo(expectedToken);
                 float[] expected = alone.logits().get(i).get(step);
                 float[] actual = together.logits().get(i).get(step);
                 double max = 0;
@@ -117,7 +122,26 @@ public final class BatchedDecoding {
                 }
                 assertThat(worst).as("largest logit difference of sequence %d step %d (batch %d)", i, step, batch)
                         .isLessThanOrEqualTo(tolerance * max);
+                compared++;
+                if (topTwoGap(expected) < 2 * tolerance * max) {
+                    break; // the next token is a near tie: the sequences may rightly part here
+                }
             }
         }
+        assertThat(compared).as("steps compared before near ties").isGreaterThanOrEqualTo(3 * batch * steps / 4);
+    }
+
+    private static double topTwoGap(float[] logits) {
+        float best = Float.NEGATIVE_INFINITY;
+        float second = Float.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            if (v > best) {
+                second = best;
+                best = v;
+            } else if (v > second) {
+                second = v;
+            }
+        }
+        return best - second;
     }
 }
