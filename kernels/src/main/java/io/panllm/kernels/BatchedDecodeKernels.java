@@ -11,6 +11,7 @@ import java.lang.foreign.Arena;
  * caches from entry s of a KV table ({@link #KV_TABLE_ENTRY_BYTES} per sequence: the key cache's
  * then the value cache's device address, one table per layer) and its position from word s of a
  * positions buffer, so one launch serves sequences of different lengths (ragged attention).
+ * Rows hold a multiple of 4 floats (the attention kernel loads 16 bytes at a time).
  */
 public final class BatchedDecodeKernels implements AutoCloseable {
     /** Bytes of one sequence's entry in a KV table: two device addresses. */
@@ -92,8 +93,10 @@ public final class BatchedDecodeKernels implements AutoCloseable {
         if (sequences <= 0 || sequences > 65535) {
             throw new IllegalArgumentException("batched decode of " + sequences + " sequences");
         }
-        if (stride < width) {
-            throw new IllegalArgumentException("rows of " + stride + " floats cannot hold " + width);
+        if (stride < width || stride % 4 != 0) {
+            // the attention kernel reads q four floats (16 bytes) at a time from the start of each row
+            throw new IllegalArgumentException("rows of " + stride + " floats for " + width + " (a multiple of 4 at least"
+                    + " that wide)");
         }
         rows.requireAtLeast(4L * ((long) (sequences - 1) * stride + width), "rows of " + sequences + " sequences");
         kvTable.requireAtLeast(KV_TABLE_ENTRY_BYTES * sequences, "KV table");

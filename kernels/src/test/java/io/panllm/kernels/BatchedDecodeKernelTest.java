@@ -52,6 +52,16 @@ class BatchedDecodeKernelTest {
     }
 
     @Test
+    void rowsOfAnOddWidthAreRefused() {
+        assumeTrue(unavailable == null, () -> "no CUDA driver: " + unavailable);
+        AttentionShape shape = new AttentionShape(4, 2, 8);
+        try (DeviceBuffer any = context.allocate(4096)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> kernels.attention(stream, shape, 1, any, 35, 2, any, any,
+                    any, any)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 4");
+        }
+    }
+
+    @Test
     void llamaShapeAdjacentPairs() {
         check(new AttentionShape(32, 8, 64), 64, RopePairs.ADJACENT, new int[] {0, 1, 37, 1200, 5, 299, 64}, 3);
     }
@@ -74,7 +84,7 @@ class BatchedDecodeKernelTest {
         assumeTrue(unavailable == null, () -> "no CUDA driver: " + unavailable);
         int sequences = positions.length;
         int width = shape.queryDim() + 2 * shape.kvDim();
-        int stride = width + 3;
+        int stride = width + 4; // rows wider than q|k|v: the padding must stay untouched
         int kvDim = shape.kvDim();
         float[] qkv = RandomWeights.gaussian(random, sequences * stride, 1.0);
         double[] inverse = new double[ropeDim / 2];
