@@ -95,6 +95,20 @@ final class DeviceMatrix {
         return new DeviceMatrix(name, data, rowScales, type, rows, cols);
     }
 
+    /**
+     * Rows {@code first .. first + count} of this matrix as a matrix of their own (a view of the
+     * same device memory), e.g. a slice of the LM head small enough for a scratch buffer.
+     */
+    DeviceMatrix rows(int first, int count) {
+        if (first < 0 || count <= 0 || first + count > rows || data.byteSize() % rows != 0) {
+            throw new IllegalArgumentException("rows " + first + " to " + (first + count) + " of " + name + " (" + rows + " rows)");
+        }
+        long rowBytes = data.byteSize() / rows;
+        DeviceBuffer scales = rowScales == null ? null : rowScales.slice(4L * first, 4L * count);
+        return new DeviceMatrix(name + "[" + first + ":" + (first + count) + "]", data.slice(first * rowBytes, count * rowBytes),
+                scales, type, count, cols);
+    }
+
     /** Enqueues {@code y = W x} for each of {@code matrices} in turn, their outputs one after the other in {@code y}. */
     static void multiplyAll(java.util.List<DeviceMatrix> matrices, CudaKernels kernels, CudaStream stream, DeviceBuffer x,
                             DeviceBuffer y) {

@@ -161,6 +161,16 @@ public final class ModelWeights {
         return bytes;
     }
 
+    /**
+     * Bytes a forward pass reads from the weights whatever its number of tokens: every tensor
+     * but the token embedding, of which only the tokens' rows are read (one row counted), unless
+     * it is also the LM head. The floor of a decode step's memory traffic (the KV cache aside).
+     */
+    public long bytesReadPerPass() {
+        long embedding = tokenEmbedding.data().byteSize();
+        return byteSize() - (tiedOutput ? 0 : embedding - tokenEmbedding.rowBytes());
+    }
+
     /** Finds tensors and checks their shapes, naming the source in every error. */
     private record Lookup(Map<String, TensorView> tensors, String source) {
 
