@@ -66,7 +66,7 @@ final class OpenAiApi {
         Prompts.Batch batch = prompts.completion(body);
         int logprobs = (int) JsonFields.integer(body, "logprobs", -1, 0, 20);
         boolean echo = JsonFields.bool(body, "echo", false);
-        ParsedRequest request = ParsedRequest.parse(body, batch.tokens(), batch.texts(), tokenizer.stopTokens(),
+        ParsedRequest request = ParsedRequest.parse(body, batch.tokens(), batch.texts(), stopTokens(body, tokenizer.stopTokens()),
                 logprobs, echo, settings);
         run(Kind.TEXT, request, exchange);
     }
@@ -81,9 +81,14 @@ final class OpenAiApi {
         if (top > 0 && !logprobs) {
             throw ApiException.invalid("'top_logprobs' needs 'logprobs': true", "top_logprobs");
         }
-        ParsedRequest request = ParsedRequest.parse(body, List.of(prompt), List.of(""), template.stopTokens(tokenizer),
+        ParsedRequest request = ParsedRequest.parse(body, List.of(prompt), List.of(""), stopTokens(body, template.stopTokens(tokenizer)),
                 logprobs ? top : -1, false, settings);
         run(Kind.CHAT, request, exchange);
+    }
+
+    /** The end-of-text tokens, unless llama-server's {@code ignore_eos} asks to generate past them. */
+    private static Set<Integer> stopTokens(JsonNode body, Set<Integer> stops) {
+        return JsonFields.bool(body, "ignore_eos", false) ? Set.of() : stops;
     }
 
     private void run(Kind kind, ParsedRequest request, Exchange exchange) throws IOException {
