@@ -9,6 +9,7 @@ import io.panllm.runtime.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import org.eclipse.jetty.util.BufferUtil;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -279,14 +281,42 @@ public final class OpenAiServer implements AutoCloseable {
             out.flush();
         }
 
+        /**
+         * Jetty reads nothing from an HTTP/1.1 connection while its request is being handled, so a
+         * client that closes it goes unnoticed until a write fails (never, for a non-streamed answer
+         * or a request waiting in the queue). So the exchange asks to be told when the connection
+         * becomes readable: a client that sent its request and waits sends nothing more, so
+         * readable means closed (read gives -1). The answer then carries "Connection: close", as
+         * the connection's next read belongs to this watch; a client opens a new connection for its
+         * next request (microseconds on the loopback, nothing beside a generation).
+         */
         @Override
         public void onDisconnect(Runnable action) {
             AtomicBoolean ran = new AtomicBoolean();
-            request.addFailureListener(failure -> {
+            Runnable once = () -> {
                 if (!ran.getAndSet(true)) {
                     action.run();
                 }
-            });
+            };
+            request.addFailureListener(failure -> once.run());
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            watch(request.getConnectionMetaData().getConnection().getEndPoint(), once);
+        }
+
+        private static void watch(EndPoint endPoint, Runnable onClosed) {
+            endPoint.tryFillInterested(Callback.from(() -> {
+                try {
+                    int read = endPoint.fill(BufferUtil.allocate(64)); // Jetty fills after the limit: an empty buffer in flush mode
+                    if (read < 0) {
+                        onClosed.run();
+                    } else if (read == 0) {
+                        watch(endPoint, onClosed); // woken without data: keep watching
+                    }
+                    // read > 0: a pipelined request; it is dropped with the connection after this answer
+                } catch (IOException e) {
+                    onClosed.run();
+                }
+            }, failure -> onClosed.run()));
         }
 
         /** Ends the response (the last chunk of a stream) and tells Jetty the request is done. */
