@@ -204,8 +204,11 @@ public final class Engine implements AutoCloseable {
             kvUsed = used;
         }
         for (Slot slot : slots) {
-            if (slot.job != null) {
-                finish(slot, FinishReason.CANCELLED);
+            if (slot.job != null && !slot.finished) {
+                slot.job.emit(slot.job.cancelled() ? new Event.Finished(FinishReason.CANCELLED, "",
+                        slot.job.request().prompt().length, slot.generated)
+                        : new Event.Failed("the server is shutting down", true));
+                slot.finished = true;
             }
         }
         releaseFinished();
@@ -225,6 +228,13 @@ public final class Engine implements AutoCloseable {
         releaseFinished();
         lock.lock();
         try {
+            // A cancelled request leaves the queue at once, so it holds no place there.
+            queue.removeIf(job -> {
+                if (job.cancelled()) {
+                    job.emit(new Event.Finished(FinishReason.CANCELLED, "", job.request().prompt().length, 0));
+                }
+                return job.cancelled();
+            });
             while (true) {
                 if (stopping) {
                     return false;
