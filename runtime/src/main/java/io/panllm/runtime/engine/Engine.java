@@ -47,6 +47,7 @@ public final class Engine implements AutoCloseable {
     /** Guarded by lock. */
     private boolean stopping;
     private long admissions;
+    private boolean sessionsClosed;
 
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
@@ -152,7 +153,7 @@ public final class Engine implements AutoCloseable {
 
     /** Cancels everything still running, stops the scheduler and frees the sessions. */
     @Override
-    public void close() {
+    public synchronized void close() {
         lock.lock();
         try {
             accepting = false;
@@ -170,7 +171,8 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (!scheduler.isAlive()) {
+        if (!scheduler.isAlive() && !sessionsClosed) {
+            sessionsClosed = true; // close() may come again (drainAndClose, then the server's close): free once
             closeSessions();
         }
     }

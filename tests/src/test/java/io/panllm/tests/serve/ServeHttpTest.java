@@ -162,6 +162,22 @@ class ServeHttpTest {
     }
 
     @Test
+    void drainingFinishesRunningStreamsAndRefusesNewRequests() throws Exception {
+        TestServer server = TestServer.start(loaded, TestServer.slowed(loaded.model(), 10), 2, 2, null);
+        String slow = "{\"prompt\":\"Lily\",\"max_tokens\":60,\"ignore_eos\":true,\"stream\":true}";
+        CompletableFuture<HttpResponse<String>> running = CompletableFuture.supplyAsync(() -> post(server, slow));
+        waitFor(() -> server.metric("panllm_generated_tokens_total") > 3);
+        Thread drain = Thread.ofVirtual().start(() -> server.server.drainAndStop(java.time.Duration.ofSeconds(30)));
+        waitFor(() -> server.get("/health").statusCode() == 503);
+        assertError(server.post("/v1/completions", "{\"prompt\":\"Hi\",\"max_tokens\":2}"), 503, "shutting down");
+        HttpResponse<String> finished = running.get();
+        assertThat(finished.statusCode()).isEqualTo(200);
+        assertThat(finished.body()).contains("\"finish_reason\":\"length\"").endsWith("data: [DONE]\n\n");
+        drain.join(30_000);
+        assertThat(drain.isAlive()).isFalse();
+    }
+
+    @Test
     void greedyAnswersEqualPanllmGenerateAlsoWith31OtherRequestsRunning() throws Exception {
         String prompt = "Once upon a time";
         io.panllm.tests.CliAccess.Result generated = io.panllm.tests.CliAccess.run("generate", "--device", "cpu",
