@@ -19,9 +19,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code panllm serve}: an OpenAI-compatible HTTP server with continuous batching. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the model over HTTP with OpenAI's API (/v1/chat/completions, /v1/completions,",
-                "/v1/models, /health, /metrics), decoding up to --parallel requests in one batch.",
-                "Ctrl-C or SIGTERM stops taking requests, finishes the running ones and exits."},
+        description = {"Serve the model over HTTP with OpenAI's API: /v1/chat/completions,",
+                "/v1/completions, /v1/models, /health, /metrics. Up to --parallel requests",
+                "are decoded in one batch. Ctrl-C or SIGTERM stops taking requests, finishes",
+                "the running ones and exits. See docs/SERVING.md."},
         footer = {"", "Example:", "  panllm serve -m model.gguf --parallel 8 -c 16384",
                 "  curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\",
                 "    -d '{\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"})
@@ -45,7 +46,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "KV-cache positions shared by the slots (default: --parallel x the model's context, at most 4096 each)")
     int contextSize;
 
-    @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "256",
+    @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "512",
             description = "most prompt tokens evaluated between two decode steps (default: ${DEFAULT-VALUE})")
     int prefillChunk;
 
