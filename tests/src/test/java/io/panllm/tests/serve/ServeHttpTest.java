@@ -67,6 +67,27 @@ class ServeHttpTest {
     }
 
     @Test
+    void chatLogprobsListEachTokenWithItsAlternatives() throws Exception {
+        try (TestServer server = TestServer.start(loaded, 1, 1, null)) {
+            JsonNode answer = JSON.readTree(server.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\","
+                    + "\"content\":\"Hi\"}],\"max_tokens\":6,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":2}").body());
+            JsonNode choice = answer.path("choices").get(0);
+            JsonNode content = choice.path("logprobs").path("content");
+            assertThat(content.size()).isEqualTo(6);
+            StringBuilder text = new StringBuilder();
+            for (JsonNode token : content) {
+                text.append(token.path("token").asText());
+                assertThat(token.path("logprob").asDouble()).isNegative();
+                assertThat(token.path("bytes").size()).isPositive();
+                assertThat(token.path("top_logprobs").size()).isEqualTo(2);
+                // greedy: the chosen token is the most likely one
+                assertThat(token.path("top_logprobs").get(0).path("token").asText()).isEqualTo(token.path("token").asText());
+            }
+            assertThat(text.toString().strip()).isEqualTo(choice.path("message").path("content").asText().strip());
+        }
+    }
+
+    @Test
     void badRequestsGetOpenAiErrorsWithTheRightStatusAndTheServerLivesOn() throws Exception {
         try (TestServer server = TestServer.start(loaded, 1, 1, null)) {
             assertError(server.post("/v1/chat/completions", "{\"messages\": [ {\"role\": "), 400, "not valid JSON");
