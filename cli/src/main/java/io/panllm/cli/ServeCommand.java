@@ -36,22 +36,27 @@ final class ServeCommand implements Callable<Integer> {
     String host;
 
     @Option(names = "--port", paramLabel = "N", defaultValue = "8080", description = "TCP port, 0 = any free one (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, max = 65535)
     int port;
 
     @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "4",
             description = "requests decoded together, each in its own KV-cache slot (default: ${DEFAULT-VALUE})")
+    @Range(min = 1, max = 4096)
     int parallel;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
             description = "KV-cache positions shared by the slots (default: --parallel x the model's context, at most 4096 each)")
+    @Range(min = 0)
     int contextSize;
 
     @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "512",
             description = "most prompt tokens evaluated between two decode steps (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
     int prefillChunk;
 
     @Option(names = "--queue", paramLabel = "N", defaultValue = "64",
             description = "requests that may wait for a slot; more get 429 (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
     int queue;
 
     @Option(names = "--api-key", paramLabel = "KEY", description = "require 'Authorization: Bearer KEY' (all routes but /health)")
@@ -65,14 +70,17 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "0",
             description = "largest max_tokens a request may ask for (default: a slot's context)")
+    @Range(min = 0)
     int maxTokens;
 
     @Option(names = "--max-body", paramLabel = "BYTES", defaultValue = "4194304",
             description = "largest request body (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
     int maxBody;
 
     @Option(names = "--timeout", paramLabel = "S", defaultValue = "600",
             description = "seconds a connection may stay silent, e.g. waiting for a long non-streamed answer (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
     int idleSeconds;
 
     @Mixin
@@ -83,12 +91,6 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (parallel < 1) {
-            throw new IllegalArgumentException("--parallel must be >= 1, got " + parallel);
-        }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("--port must be 0..65535, got " + port);
-        }
         PrintWriter err = spec.commandLine().getErr();
         try (LoadedModel loaded = modelOptions.open()) {
             int context = contextSize > 0 ? contextSize : parallel * Math.min(4096, loaded.model().trainedContextLength());
