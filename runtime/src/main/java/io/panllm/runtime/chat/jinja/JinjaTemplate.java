@@ -136,6 +136,7 @@ public final class JinjaTemplate {
                 .withLstripBlocks(true)
                 .withFailOnUnknownTokens(false)
                 .withElResolver(resolver)
+                .withInterperterFactory(PyInterpreter.FACTORY)
                 .withLegacyOverrides(jinja2)
                 .build();
         Jinjava engine = new PyJinjava(config);
@@ -149,6 +150,7 @@ public final class JinjaTemplate {
         }
         engine.getGlobalContext().registerFilter(new ToJson());
         engine.getGlobalContext().registerFilter(new Trim());
+        engine.getGlobalContext().registerTag(new PyForTag());
         return engine;
     }
 

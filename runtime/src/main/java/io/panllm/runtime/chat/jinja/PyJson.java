@@ -21,8 +21,8 @@ final class PyJson {
         switch (value) {
             case null -> out.append("null");
             case Boolean b -> out.append(b ? "true" : "false");
-            case Double d -> out.append(number(d));
-            case Float f -> out.append(number(f.doubleValue()));
+            case Double d -> out.append(PyRepr.floatRepr(d));
+            case Float f -> out.append(PyRepr.floatRepr(f.doubleValue()));
             case Number n -> out.append(n);
             case CharSequence s -> string(out, s.toString());
             case Map<?, ?> map -> {
@@ -76,24 +76,6 @@ final class PyJson {
             out.append('\n').append(" ".repeat(indent * depth));
         }
         out.append(bracket);
-    }
-
-    /** Python's float repr: integral values keep ".0", exponents read "1e+20". */
-    private static String number(double d) {
-        if (Double.isNaN(d)) {
-            return "NaN";
-        }
-        if (Double.isInfinite(d)) {
-            return d > 0 ? "Infinity" : "-Infinity";
-        }
-        String s = Double.toString(d);
-        int e = s.indexOf('E');
-        if (e < 0) {
-            return s;
-        }
-        String mantissa = s.substring(0, e).replaceAll("\\.0$", "");
-        int exponent = Integer.parseInt(s.substring(e + 1));
-        return mantissa + "e" + (exponent < 0 ? "-" : "+") + String.format("%02d", Math.abs(exponent));
     }
 
     private static void string(StringBuilder out, String s) {

@@ -3,11 +3,17 @@ package io.panllm.runtime.chat.jinja;
 import java.beans.FeatureDescriptor;
 import java.util.Iterator;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ELResolver;
 
-/** Resolves method calls on strings to {@link PyStrings} before Jinjava's resolvers see them. */
+/**
+ * Strings as Python has them, before Jinjava's resolvers see them: method calls go to
+ * {@link PyStrings}, {@code s[i]} is the i-th character (negative from the end; out of range:
+ * undefined, as in Jinja2).
+ */
 final class PyStringResolver extends ELResolver {
+    private static final Pattern INDEX = Pattern.compile("-?[0-9]{1,9}");
 
     @Override
     public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
@@ -24,7 +30,19 @@ final class PyStringResolver extends ELResolver {
 
     @Override
     public Object getValue(ELContext context, Object base, Object property) {
-        return null;
+        // Jinjava hands the index over as text ("0", "-1").
+        if (!(base instanceof String s) || property == null || !INDEX.matcher(property.toString()).matches()) {
+            return null;
+        }
+        context.setPropertyResolved(true);
+        int length = s.codePointCount(0, s.length());
+        long index = Long.parseLong(property.toString());
+        long i = index < 0 ? index + length : index;
+        if (i < 0 || i >= length) {
+            return null;
+        }
+        int at = s.offsetByCodePoints(0, (int) i);
+        return s.substring(at, s.offsetByCodePoints(at, 1));
     }
 
     @Override
