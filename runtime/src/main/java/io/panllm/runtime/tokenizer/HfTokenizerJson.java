@@ -73,17 +73,17 @@ final class HfTokenizerJson {
         for (int id = 0; id < size; id++) {
             ids.put(tokens.get(id), id);
         }
-        JsonNode config = readConfig(tokenizerJson.resolveSibling("tokenizer_config.json"));
+        HfTokenizerConfig config = HfTokenizerConfig.read(tokenizerJson.toAbsolutePath().getParent());
         SpecialTokens special = new SpecialTokens(
-                idOf(tokenText(config.path("bos_token")), ids),
-                idOf(tokenText(config.path("eos_token")), ids),
+                idOf(config.bosToken(), ids),
+                idOf(config.eosToken(), ids),
                 SpecialTokens.NONE,
                 idOf(model.path("unk_token").asText(null), ids),
-                idOf(tokenText(config.path("pad_token")), ids));
-        boolean addBos = config.path("add_bos_token").asBoolean(GgufTokenizerMetadata.LLAMA3_PRE.contains(pre));
-        boolean addEos = config.path("add_eos_token").asBoolean(false);
+                idOf(config.padToken(), ids));
+        boolean addBos = config.addBos() != null ? config.addBos() : GgufTokenizerMetadata.LLAMA3_PRE.contains(pre);
+        boolean addEos = config.addEos() != null && config.addEos();
         Vocabulary vocab = new Vocabulary(Vocabulary.Model.BYTE_PAIR, pre, tokens, null, types, merges, special,
-                addBos, addEos, false, chatTemplate(config.path("chat_template")));
+                addBos, addEos, false, config.chatTemplate());
         return GgufTokenizerMetadata.withDetectedEot(vocab);
     }
 
@@ -129,37 +129,9 @@ final class HfTokenizerJson {
         return node.asInt();
     }
 
-    /** A special token in tokenizer_config.json: a string, or an object with "content". */
-    private static String tokenText(JsonNode node) {
-        if (node.isTextual()) {
-            return node.asText();
-        }
-        return node.isObject() ? node.path("content").asText(null) : null;
-    }
-
     private static int idOf(String text, Map<String, Integer> ids) {
         Integer id = text == null ? null : ids.get(text);
         return id == null ? SpecialTokens.NONE : id;
-    }
-
-    /** A template string, or from a list of named templates the one called "default" (else the first). */
-    private static String chatTemplate(JsonNode node) {
-        if (node.isTextual()) {
-            return node.asText();
-        }
-        if (node.isArray() && !node.isEmpty()) {
-            for (JsonNode named : node) {
-                if (named.path("name").asText().equals("default")) {
-                    return named.path("template").asText(null);
-                }
-            }
-            return node.get(0).path("template").asText(null);
-        }
-        return null;
-    }
-
-    private static JsonNode readConfig(Path config) {
-        return Files.isRegularFile(config) ? parse(config) : new ObjectMapper().createObjectNode();
     }
 
     private static JsonNode parse(Path file) {
