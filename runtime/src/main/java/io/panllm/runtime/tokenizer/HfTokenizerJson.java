@@ -80,7 +80,7 @@ final class HfTokenizerJson {
                 SpecialTokens.NONE,
                 idOf(model.path("unk_token").asText(null), ids),
                 idOf(config.padToken(), ids));
-        boolean addBos = config.addBos() != null ? config.addBos() : GgufTokenizerMetadata.LLAMA3_PRE.contains(pre);
+        boolean addBos = config.addBos() != null ? config.addBos() : BpePreTokenizers.forName(pre).addBosByDefault();
         boolean addEos = config.addEos() != null && config.addEos();
         Vocabulary vocab = new Vocabulary(Vocabulary.Model.BYTE_PAIR, pre, tokens, null, types, merges, special,
                 addBos, addEos, false, config.chatTemplate());
@@ -88,6 +88,10 @@ final class HfTokenizerJson {
     }
 
     /** llama.cpp's name for the pre-tokenizer: the Llama 3 split, or GPT-2's byte-level regex. */
+    /** Qwen2's split, as its tokenizer.json writes it: Llama 3's with single digits. */
+    static final String QWEN2_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+            + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
     private static String preTokenizerName(JsonNode preTokenizer, String where) {
         List<JsonNode> steps = new ArrayList<>();
         if (preTokenizer.path("type").asText().equals("Sequence")) {
@@ -117,6 +121,9 @@ final class HfTokenizerJson {
         }
         if (Llama3PreTokenizer.REGEX.equals(splitRegex) && !byteLevelRegex) {
             return "llama-bpe";
+        }
+        if (QWEN2_REGEX.equals(splitRegex) && !byteLevelRegex) {
+            return "qwen2";
         }
         throw new UnsupportedTokenizerException(where + ": pre-tokenizer regex " + splitRegex
                 + " is not supported (supported: the Llama 3 and GPT-2 regexes)");
