@@ -36,6 +36,7 @@ final class HfTokenizerJson {
 
         Map<Integer, String> byId = new HashMap<>();
         Map<Integer, TokenType> typeById = new HashMap<>();
+        Map<Integer, Byte> stripById = new HashMap<>();
         for (Map.Entry<String, JsonNode> entry : model.path("vocab").properties()) {
             int id = checkedId(entry.getValue(), where, "model.vocab[\"" + entry.getKey() + "\"]");
             byId.put(id, entry.getKey());
@@ -45,6 +46,11 @@ final class HfTokenizerJson {
             int id = checkedId(added.path("id"), where, "added_tokens");
             byId.put(id, added.path("content").asText());
             typeById.put(id, added.path("special").asBoolean(false) ? TokenType.CONTROL : TokenType.USER_DEFINED);
+            byte strip = (byte) ((added.path("lstrip").asBoolean(false) ? Vocabulary.LSTRIP : 0)
+                    | (added.path("rstrip").asBoolean(false) ? Vocabulary.RSTRIP : 0));
+            if (strip != 0) {
+                stripById.put(id, strip);
+            }
         }
         if (byId.isEmpty()) {
             throw new TokenizerException(where + ": no vocabulary (model.vocab is empty or missing)");
@@ -84,7 +90,15 @@ final class HfTokenizerJson {
         boolean addEos = config.addEos() != null && config.addEos();
         Vocabulary vocab = new Vocabulary(Vocabulary.Model.BYTE_PAIR, pre, tokens, null, types, merges, special,
                 addBos, addEos, false, config.chatTemplate());
-        return GgufTokenizerMetadata.withDetectedEot(vocab);
+        byte[] strip = null;
+        if (!stripById.isEmpty()) {
+            strip = new byte[size];
+            for (Map.Entry<Integer, Byte> e : stripById.entrySet()) {
+                strip[e.getKey()] = e.getValue();
+            }
+        }
+        // the added tokens' own lstrip/rstrip, as HF tokenizers applies them; no model name here
+        return GgufTokenizerMetadata.withDetectedEot(LlamaVocabRules.apply(vocab.withTypes(vocab.types(), strip), null));
     }
 
     /** llama.cpp's name for the pre-tokenizer: the Llama 3 split, or GPT-2's byte-level regex. */
