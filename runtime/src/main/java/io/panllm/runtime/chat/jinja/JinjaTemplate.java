@@ -10,7 +10,12 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.lib.tag.Tag;
+import com.hubspot.jinjava.tree.Node;
+import com.hubspot.jinjava.tree.TagNode;
 import java.time.LocalDateTime;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -29,6 +34,7 @@ import jinjava.javax.el.ExpressionFactory;
  * ({@link PyParser}) and Python's string methods ({@link PyStrings}).
  */
 public final class JinjaTemplate {
+    private static final List<String> FUNCTIONS = List.of("raise_exception", "strftime_now");
     private static final Jinjava ENGINE = createEngine();
 
     private final String source;
@@ -53,10 +59,20 @@ public final class JinjaTemplate {
      *                           else with the line and cause of the first error
      */
     public String render(Map<String, ?> variables) {
+        Map<String, Object> context = new HashMap<>();
+        // Templates test "strftime_now is defined" before calling it (Llama 3.2): the functions are
+        // Jinjava functions, so name them as variables too.
+        for (String function : FUNCTIONS) {
+            context.put(function, function);
+        }
+        variables.forEach((name, value) -> {
+            if (value != null) {
+                context.put(name, value);
+            }
+        });
         RenderResult result;
         try {
-            result = ENGINE.renderForResult(source, Map.copyOf(variables.entrySet().stream()
-                    .filter(e -> e.getValue() != null).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue))));
+            result = ENGINE.renderForResult(source, context);
         } catch (RaisedException e) {
             throw new TemplateException(e.getMessage());
         } catch (RuntimeException e) {
@@ -151,7 +167,35 @@ public final class JinjaTemplate {
         engine.getGlobalContext().registerFilter(new ToJson());
         engine.getGlobalContext().registerFilter(new Trim());
         engine.getGlobalContext().registerTag(new PyForTag());
+        engine.getGlobalContext().registerTag(new GenerationTag());
         return engine;
+    }
+
+    /**
+     * transformers' {@code {% generation %}...{% endgeneration %}}, which marks the assistant's
+     * part for training masks: it renders its body.
+     */
+    private static final class GenerationTag implements Tag {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getName() {
+            return "generation";
+        }
+
+        @Override
+        public String getEndTagName() {
+            return "endgeneration";
+        }
+
+        @Override
+        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
+            StringBuilder out = new StringBuilder();
+            for (Node child : tagNode.getChildren()) {
+                out.append(child.render(interpreter).getValue());
+            }
+            return out.toString();
+        }
     }
 
     /** {@code value | tojson(indent=None, sort_keys=False)} as transformers defines it. */

@@ -60,6 +60,10 @@ class JinjaTemplateTest {
             "{% for m in msgs %}{{ loop.index0 }}{{ loop.first }}{% endfor %} ==> 0True1False",
             "{{ msgs[-1].role }} ==> assistant",
             "{{ msgs | selectattr('role', 'equalto', 'user') | list | length }} ==> 1",
+            // the HF globals are defined for "is defined" tests; tools is not
+            "{{ strftime_now is defined }}{{ raise_exception is defined }}{{ tools is defined }} ==> TrueTrueFalse",
+            // transformers' generation block renders its body
+            "{% generation %}{{ msgs[1].content }}{% endgeneration %}! ==> yo!",
             "{{ 'a' | trim }}{{ 7 // 2 }}{{ 2 ** 3 }}{{ 'x' in 'xy' }}{{ 'z' not in 'xy' }} ==> a38TrueTrue",
     })
     void rendersAsJinja2(String template, String expected) {
