@@ -14,6 +14,7 @@ import com.hubspot.jinjava.lib.tag.Tag;
 import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
 import java.time.LocalDateTime;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -166,6 +167,7 @@ public final class JinjaTemplate {
         }
         engine.getGlobalContext().registerFilter(new ToJson());
         engine.getGlobalContext().registerFilter(new Trim());
+        engine.getGlobalContext().registerFilter(new Items());
         engine.getGlobalContext().registerTag(new PyForTag());
         engine.getGlobalContext().registerTag(new GenerationTag());
         return engine;
@@ -215,6 +217,19 @@ public final class JinjaTemplate {
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
             return PyJson.dumps(var, null, false);
+        }
+    }
+
+    /** Jinja2's {@code mapping | items}: the (key, value) pairs, as {@code mapping.items()}. */
+    private static final class Items implements Filter {
+        @Override
+        public String getName() {
+            return "items";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return var instanceof Map<?, ?> map ? new ArrayList<Object>(map.entrySet()) : new ArrayList<>();
         }
     }
 

@@ -21,7 +21,8 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstUnary;
  *   <li>{@code not} binds looser than comparisons and tests: {@code not x is defined} is
  *       {@code not (x is defined)}, not {@code (not x) is defined};</li>
  *   <li>a keyword argument's value is a whole expression: {@code namespace(i=messages|length - 1)};</li>
- *   <li>slices take a step: {@code messages[::-1]}, {@code s[1:-1:2]} (Python semantics, see {@link PySlice}).</li>
+ *   <li>slices take a step: {@code messages[::-1]}, {@code s[1:-1:2]} (Python semantics, see {@link PySlice});</li>
+ *   <li>{@code %} and {@code *} on strings format and repeat ({@link PyOperators}).</li>
  * </ul>
  * Everything else is Jinjava's, with its natural operator precedence switched on ({@link JinjaTemplate}).
  */
@@ -87,6 +88,12 @@ final class PyParser extends ExtendedParser {
                 }
             }
         }
+    }
+
+    @Override
+    protected AstBinary createAstBinary(AstNode left, AstNode right, AstBinary.Operator operator) {
+        AstBinary.Operator python = operator == AstBinary.MOD ? PyOperators.MOD : operator == AstBinary.MUL ? PyOperators.MUL : operator;
+        return super.createAstBinary(left, right, python);
     }
 
     /** Jinjava's value() (member access, calls, subscripts) with Python's three-part slices. */

@@ -24,6 +24,7 @@ final class PyRepr {
             case Float f -> floatRepr(f.doubleValue());
             case Number n -> n.toString();
             case CharSequence s -> quote(s.toString());
+            case Map.Entry<?, ?> e -> "(" + repr(e.getKey()) + ", " + repr(e.getValue()) + ")";
             case Map<?, ?> map -> {
                 StringBuilder out = new StringBuilder("{");
                 for (var e : map.entrySet()) {

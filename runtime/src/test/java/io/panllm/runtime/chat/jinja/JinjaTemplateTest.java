@@ -60,6 +60,14 @@ class JinjaTemplateTest {
             "{% for m in msgs %}{{ loop.index0 }}{{ loop.first }}{% endfor %} ==> 0True1False",
             "{{ msgs[-1].role }} ==> assistant",
             "{{ msgs | selectattr('role', 'equalto', 'user') | list | length }} ==> 1",
+            // Python's % formatting and * repetition on strings, % on integers with the divisor's sign
+            "{{ '%s and %r, %d%%' % ('x', 'y', 3) }} ==> x and 'y', 3%",
+            "{{ 'n=%s' % 5 }}{{ 'ab' * 2 }}{{ 3 * 4 }}{{ -7 % 3 }}{{ 7.5 % 2 }}{{ 2 * 1.5 }} ==> n=5abab1221.53.0",
+            // mapping pairs print as tuples
+            "{{ {'b': 1, 'a': 2} | dictsort }} ==> [('a', 2), ('b', 1)]",
+            "{% for k, v in {'b': 1} | items %}{{ k }}={{ v }}{% endfor %}{% for k, v in {'c': 2}.items() %}{{ k }}={{ v }}{% endfor %} ==> b=1c=2",
+            // loop controls (HF enables jinja2.ext.loopcontrols)
+            "{% for m in msgs %}{% if loop.first %}{% continue %}{% endif %}{{ m.role }}{% break %}{% endfor %} ==> assistant",
             // the HF globals are defined for "is defined" tests; tools is not
             "{{ strftime_now is defined }}{{ raise_exception is defined }}{{ tools is defined }} ==> TrueTrueFalse",
             // transformers' generation block renders its body
