@@ -109,6 +109,7 @@ final class CompareCommand implements Callable<Integer> {
             throw new BadInputException(textFile + ": no such file");
         }
         ModelFiles.detect(input); // a missing or unknown input fails here, before any work
+        OutputPaths.refuseInputsInside("-o", reportDir, input, textFile, vocab);
         StudySettings settings = new StudySettings(input, textFile, contextSize, chunks,
                 new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42), LoadedModel.Device.parse(device), threads);
         PrintWriter err = spec.commandLine().getErr();

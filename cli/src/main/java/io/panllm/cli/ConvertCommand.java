@@ -86,6 +86,7 @@ final class ConvertCommand implements Callable<Integer> {
                 target = TargetType.IQ4_NL;
             }
         }
+        OutputPaths.refuseInputs("-o", output, input, vocab);
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists (add --force to overwrite)");
         }

@@ -68,6 +68,9 @@ final class PerplexityCommand implements Callable<Integer> {
         if (chunks == 0) {
             throw new IllegalArgumentException("--chunks must be positive");
         }
+        if (klBase != null && klCompare == null) {
+            OutputPaths.refuseInputs("--kl-divergence-base", klBase, modelOptions.modelPath(), textFile);
+        }
         try (LoadedModel loaded = modelOptions.open()) {
             if (loaded.randomWeights()) {
                 spec.commandLine().getErr().println("warning: " + loaded.path() + " has random weights (convert --random-init): "
