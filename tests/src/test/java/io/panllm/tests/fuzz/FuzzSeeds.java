@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
  * (GGUF F32 / Q8_0 / INT8 with a SentencePiece vocabulary, GGUF with a byte-level BPE vocabulary, a
  * Hugging Face safetensors checkpoint), small so that a case takes milliseconds.
  */
-final class FuzzSeeds {
+public final class FuzzSeeds {
     /** What a seed is, which decides how a mutant of it is opened. */
     enum Kind { GGUF, SAFETENSORS, LLAMA2C }
 
@@ -41,7 +41,7 @@ final class FuzzSeeds {
     record Seed(String name, Kind kind, byte[] bytes, Path companions, int weight) {
     }
 
-    static final int DIM = 32;
+    public static final int DIM = 32;
     static final int HEADS = 4;
     static final int KV_HEADS = 2;
     static final int FFN = 64;
@@ -66,7 +66,7 @@ final class FuzzSeeds {
             Converter.convert(source, QuantPolicy.forSource(source, TargetType.F16, null, null), bpe, (i, n, name, t, done, total) -> { });
         }
         seeds.add(gguf("tiny-bpe-f16", bpe, 15));
-        seeds.add(gguf("llama-2-tiny-random", data.resolve("gguf/llama-2-tiny-random.gguf"), 2));
+        seeds.add(gguf("llama-2-tiny-random", data.resolve("gguf/llama-2-tiny-random.gguf"), 1));
         seeds.add(gguf("vocab-llama-spm", data.resolve("gguf/vocab/ggml-vocab-llama-spm.gguf"), 1));
         seeds.add(gguf("vocab-gpt-2", data.resolve("gguf/vocab/ggml-vocab-gpt-2.gguf"), 1));
         Path llama2c = dir.resolve("llama2c");
@@ -100,7 +100,8 @@ final class FuzzSeeds {
         return tokens;
     }
 
-    static void writeTinyGguf(Path file) throws IOException {
+    /** A 2-block Llama with a 279-token SentencePiece vocabulary, F32 weights, in GGUF. */
+    public static void writeTinyGguf(Path file) throws IOException {
         List<String> tokens = spmTokens();
         int vocab = tokens.size();
         float[] scores = new float[vocab];

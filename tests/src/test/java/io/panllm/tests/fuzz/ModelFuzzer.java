@@ -65,6 +65,7 @@ public final class ModelFuzzer {
     /** The counts of one run, per seed and outcome. */
     static final class Report {
         final Map<String, EnumMap<Outcome, Integer>> bySeed = new LinkedHashMap<>();
+        final Map<String, Long> nanosBySeed = new LinkedHashMap<>();
         final List<String> failures = new ArrayList<>();
         long nanos;
 
@@ -77,10 +78,13 @@ public final class ModelFuzzer {
         }
 
         void print(PrintStream out) {
-            out.printf("%-22s %8s %8s %8s %6s %6s%n", "seed", "cases", "ran", "refused", "failed", "hung");
-            bySeed.forEach((seed, m) -> out.printf("%-22s %8d %8d %8d %6d %6d%n", seed, m.values().stream().mapToInt(i -> i).sum(),
-                    m.getOrDefault(Outcome.RAN, 0), m.getOrDefault(Outcome.REFUSED, 0), m.getOrDefault(Outcome.FAILED, 0),
-                    m.getOrDefault(Outcome.HUNG, 0)));
+            out.printf("%-22s %8s %8s %8s %6s %6s %8s%n", "seed", "cases", "ran", "refused", "failed", "hung", "ms/case");
+            bySeed.forEach((seed, m) -> {
+                int n = m.values().stream().mapToInt(i -> i).sum();
+                out.printf(java.util.Locale.ROOT, "%-22s %8d %8d %8d %6d %6d %8.1f%n", seed, n, m.getOrDefault(Outcome.RAN, 0),
+                        m.getOrDefault(Outcome.REFUSED, 0), m.getOrDefault(Outcome.FAILED, 0), m.getOrDefault(Outcome.HUNG, 0),
+                        nanosBySeed.getOrDefault(seed, 0L) / 1e6 / n);
+            });
             out.printf("total %d cases in %.1f s: %d ran, %d refused with a one-line error, %d failed, %d hung%n",
                     bySeed.values().stream().flatMap(m -> m.values().stream()).mapToInt(i -> i).sum(), nanos / 1e9,
                     total(Outcome.RAN), total(Outcome.REFUSED), total(Outcome.FAILED), total(Outcome.HUNG));
@@ -115,6 +119,7 @@ public final class ModelFuzzer {
             FuzzSeeds.Seed s = pick(random);
             Mutations mutations = new Mutations(random);
             Path dir = work.resolve("case");
+            long caseStart = System.nanoTime();
             Future<Throwable> f = worker.submit(() -> runCase(s, mutations, random, dir));
             Outcome outcome;
             Throwable problem = null;
@@ -128,6 +133,7 @@ public final class ModelFuzzer {
                 problem = e;
             }
             report.count(s.name(), outcome);
+            report.nanosBySeed.merge(s.name(), System.nanoTime() - caseStart, Long::sum);
             if (outcome == Outcome.REFUSED && Boolean.getBoolean("panllm.fuzz.verbose")) {
                 log.println("refused case " + c + " (" + s.name() + ": " + String.join("; ", mutations.applied) + "): " + problem);
             }
