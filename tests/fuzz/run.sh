@@ -16,5 +16,5 @@ fi
 nice -n 10 "$PANLLM_JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   -Xmx1g -Xss4m ${PANLLM_FUZZ_OPTS:-} -Dpanllm.data="$ROOT/../shared/data" \
   -cp "$ROOT/tests/target/test-classes:$ROOT/cli/target/panllm-cli.jar:$ROOT/cli/target/lib/*" \
-  io.panllm.tests.fuzz.ModelFuzzer "${1:-100000}" "${2:-20261203}" "${3:-0}" 2>&1 | grep --line-buffered -v '^WARNING: Using incubator modules'
+  io.panllm.tests.fuzz.ModelFuzzer "${1:-100000}" "${2:-20261203}" "${3:-0}" 2>&1 | grep -a --line-buffered -v '^WARNING: Using incubator modules'
 exit "${PIPESTATUS[0]}"

@@ -105,7 +105,8 @@ public final class AtomicFile implements AutoCloseable {
             try {
                 body.write(file.channel);
             } catch (IOException e) {
-                throw file.aboutTarget(e);
+                // The body also reads its inputs: only the errors of the output are renamed.
+                throw writingTheChannel(e) ? file.aboutTarget(e) : e;
             }
             file.commit();
         }
@@ -120,6 +121,20 @@ public final class AtomicFile implements AutoCloseable {
         while (buffer.hasRemaining()) {
             out.write(buffer);
         }
+    }
+
+    /** Whether {@code e} came from a write to the file (a full disk), not from the data's source. */
+    private static boolean writingTheChannel(IOException e) {
+        if (e instanceof FileSystemException f) {
+            return f.getFile() != null && f.getFile().endsWith(SUFFIX);
+        }
+        StackTraceElement[] frames = e.getStackTrace();
+        for (int i = 0; i < Math.min(frames.length, 8); i++) {
+            if (frames[i].getClassName().startsWith("sun.nio.ch.")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
