@@ -318,15 +318,16 @@ public final class ModelFuzzer {
         long first = args.length > 2 ? Long.parseLong(args[2]) : 0;
         Path data = Path.of(System.getProperty("panllm.data", "../shared/data"));
         Path work = Files.createTempDirectory("panllm-fuzz");
+        Report r;
         try {
             ModelFuzzer fuzzer = new ModelFuzzer(data, work, seed, Long.getLong("panllm.fuzz.timeout.ms", 60_000));
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-            Report r = fuzzer.run(first, cases, out);
+            r = fuzzer.run(first, cases, out);
             r.print(out);
             out.flush();
-            System.exit(r.failures.isEmpty() ? 0 : 1);
         } finally {
             deleteTree(work);
         }
+        System.exit(r.failures.isEmpty() ? 0 : 1); // after the clean-up: exit skips finally blocks
     }
 }
