@@ -96,6 +96,7 @@ final class ConvertCommand implements Callable<Integer> {
                 target = TargetType.IQ4_NL;
             }
         }
+        OutputPaths.refuseInputs("-o", output, input == null ? null : Path.of(input), vocab);
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists (add --force to overwrite)");
         }
