@@ -80,7 +80,7 @@ public final class DeviceCheck {
 
     /** The formats of the dp4a GEMVs (null: INT8 rows). */
     static final List<WeightFormat> DP4A_FORMATS = java.util.Arrays.asList(WeightFormat.Q4_0, WeightFormat.Q8_0,
-            WeightFormat.IQ4_NL, WeightFormat.NF4, WeightFormat.Q4_K, WeightFormat.Q5_K, WeightFormat.Q6_K, null);
+            WeightFormat.IQ4_NL, WeightFormat.NF4, WeightFormat.Q4_K, WeightFormat.Q5_K, null);
 
     /**
      * The dp4a GEMV of {@code format} (null: INT8) at awkward sizes: one row, rows not a multiple of

@@ -53,7 +53,7 @@ class DeviceKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WeightFormat.class, names = {"Q4_0", "Q8_0", "IQ4_NL", "NF4", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = WeightFormat.class, names = {"Q4_0", "Q8_0", "IQ4_NL", "NF4", "Q4_K", "Q5_K"})
     void dp4aGemvMatchesItsReference(WeightFormat format) {
         assumeDevice();
         for (KernelChecks.Result result : DeviceCheck.dp4aChecks(checks, format)) {

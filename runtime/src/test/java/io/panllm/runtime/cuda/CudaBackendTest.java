@@ -96,12 +96,12 @@ class CudaBackendTest {
 
     /**
      * The dp4a kernels (x quantized to int8 blocks of 32 per GEMV input) on a model whose widths they
-     * take (2048: Q6_K needs whole groups of 8 super-blocks): the logits move by the int8 rounding
+     * take (2048 wide): the logits move by the int8 rounding
      * of the activations (about 1% relative L2 here), so the bar is 3e-2 and 3 of 4 greedy tokens
      * (teacher-forced with the CPU's).
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "IQ4_NL", "Q4_K", "Q5_K", "Q6_K", "NF4", "I8"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "IQ4_NL", "Q4_K", "Q5_K", "NF4", "I8"})
     void dp4aPathStaysCloseToTheCpu(GgmlType type) {
         requireGpu();
         ModelConfig config = ModelConfig.llama(2048, 1, 2048, 16, 4, 1000, 128, 1e-5f, 10000f);
