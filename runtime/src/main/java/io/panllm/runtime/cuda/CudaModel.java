@@ -303,7 +303,7 @@ public final class CudaModel implements Backend.BackendModel {
 
     /** From normed (the attention norm of the residual) to projected (the attention output projection). */
     private void enqueueAttention(CudaKvCache kv, DeviceWeights.Layer layer, int l) {
-        DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.qkv);
+        DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.quantizedInput, kv.qkv);
         addBias(kv.query, layer.queryBias(), config.queryDim());
         addBias(kv.key, layer.keyBias(), config.kvDim());
         addBias(kv.value, layer.valueBias(), config.kvDim());
@@ -313,14 +313,14 @@ public final class CudaModel implements Backend.BackendModel {
                 kv.keys[l], kv.values[l], weights.ropeInverseFrequencies, kv.position);
         decode.attention(stream, attentionShape, attentionSplits, kv.query, kv.keys[l], kv.values[l], kv.position,
                 kv.attentionPartials, kv.attention);
-        layer.attentionOutput().multiply(kernels, stream, kv.attention, kv.projected);
+        layer.attentionOutput().multiply(kernels, stream, kv.attention, kv.quantizedInput, kv.projected);
     }
 
     /** From normed (the FFN norm of the residual) to projected (the down projection). */
     private void enqueueFeedForward(CudaKvCache kv, DeviceWeights.Layer layer) {
-        DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.gateUp);
+        DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.quantizedInput, kv.gateUp);
         kernels.layer().swiglu(stream, kv.gate, kv.gate, kv.up, config.feedForwardLength());
-        layer.ffnDown().multiply(kernels, stream, kv.gate, kv.projected);
+        layer.ffnDown().multiply(kernels, stream, kv.gate, kv.quantizedInput, kv.projected);
     }
 
     /** {@code x += bias}, if the model has the bias. */
@@ -343,7 +343,7 @@ public final class CudaModel implements Backend.BackendModel {
     /** What the head graph runs: final norm and LM head. */
     private void enqueueHead(CudaKvCache kv) {
         rmsNorm(kv.normed, kv.residual, weights.outputNorm);
-        weights.output.multiply(kernels, stream, kv.normed, kv.logits);
+        weights.output.multiply(kernels, stream, kv.normed, kv.quantizedInput, kv.logits);
     }
 
     @Override
