@@ -100,11 +100,10 @@ public final class HfSource implements ModelSource {
             throw new ConvertException(directory + ": architecture " + config.architectures()
                     + " is not supported (panllm converts LlamaForCausalLM checkpoints)");
         }
-        HfConfig.RopeScaling scaling = config.ropeScaling();
-        if (scaling != null && !scaling.isLlama3() && !"linear".equalsIgnoreCase(scaling.type())
-                && !"default".equalsIgnoreCase(scaling.type())) {
-            throw new ConvertException(directory + ": rope_scaling type '" + scaling.type()
-                    + "' is not supported (llama3 and linear are)");
+        try {
+            config.requireSupported(directory.resolve(HfConfig.FILE_NAME).toString());
+        } catch (HfConfigException e) {
+            throw new ConvertException(e.getMessage(), e);
         }
     }
 
