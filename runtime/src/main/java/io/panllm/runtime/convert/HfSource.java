@@ -293,6 +293,11 @@ public final class HfSource implements ModelSource {
         return config;
     }
 
+    /** The checkpoint directory (config.json and the tokenizer files are in it). */
+    public Path directory() {
+        return directory;
+    }
+
     public Tokenizer tokenizer() {
         return tokenizer;
     }
