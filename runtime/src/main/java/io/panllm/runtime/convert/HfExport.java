@@ -122,6 +122,10 @@ public final class HfExport {
         Path parent = absolute.getParent();
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".partial-");
+        if (Files.getFileStore(staging).supportsFileAttributeView("posix")) {
+            // createTempDirectory makes it owner-only; a checkpoint is for whoever reads the folder
+            Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
         List<String> notes = new ArrayList<>();
         long parameters = 0;
         List<Path> names = new ArrayList<>();
