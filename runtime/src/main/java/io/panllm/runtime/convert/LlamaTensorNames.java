@@ -4,7 +4,10 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** llama.cpp's tensor names and the Hugging Face names of the same Llama tensors (as HfSource maps them). */
+/**
+ * llama.cpp's tensor names and the Hugging Face names of the same Llama tensors: the one table
+ * HfSource reads checkpoints by and HfExport writes them by.
+ */
 final class LlamaTensorNames {
     private LlamaTensorNames() {
     }
