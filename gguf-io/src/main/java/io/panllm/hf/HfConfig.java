@@ -181,8 +181,9 @@ public record HfConfig(
             return null;
         }
         Reader r = new Reader(node, where);
-        boolean in4 = r.bool("load_in_4bit", false);
-        boolean in8 = r.bool("load_in_8bit", false);
+        // BitsAndBytesConfig.to_dict writes both the public flags and their private fields; either may be missing.
+        boolean in4 = r.bool("load_in_4bit", r.bool("_load_in_4bit", false));
+        boolean in8 = r.bool("load_in_8bit", r.bool("_load_in_8bit", false));
         String method = r.string("quant_method", in4 || in8 ? "bitsandbytes" : null);
         String quantType = r.string("bnb_4bit_quant_type", "fp4"); // bitsandbytes' own default
         if (in4 && !quantType.equals("nf4") && !quantType.equals("fp4")) {

@@ -124,4 +124,16 @@ class HfConfigLayoutsTest {
                 + " \"rope_parameters\": {\"rope_type\": \"linear\", \"factor\": 2, \"rope_theta\": 500000}").ropeScaling().factor())
                 .isEqualTo(2.0);
     }
+
+    @Test
+    void bitsandbytesFlagsAreReadFromEitherSpelling() {
+        HfConfig c = parse("\"dtype\": \"bfloat16\", \"quantization_config\": {\"_load_in_4bit\": true, \"quant_method\": \"bitsandbytes\","
+                + " \"bnb_4bit_quant_type\": \"nf4\", \"bnb_4bit_quant_storage\": \"uint8\"}");
+        assertThat(c.isBnb4bit()).isTrue();
+        assertThat(c.torchDtype()).isEqualTo("bfloat16");
+        assertThat(parse("\"quantization_config\": {\"_load_in_8bit\": true, \"quant_method\": \"bitsandbytes\"}").isBnb8bit())
+                .isTrue();
+        assertThat(parse("\"quantization_config\": {\"load_in_4bit\": true, \"bnb_4bit_quant_storage\": \"bfloat16\"}")
+                .unsupported()).singleElement().asString().contains("bnb_4bit_quant_storage");
+    }
 }
