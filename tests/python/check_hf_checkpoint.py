@@ -5,6 +5,7 @@ One command (a machine with python3, torch, transformers, safetensors; bitsandby
 for the nf4/fp4/int8 layouts):
 
     python3 tests/python/check_hf_checkpoint.py OUT_DIR [--against ORIGINAL_HF_DIR] [--ref REF.npy] [--save LOGITS.npy]
+                                                [--dtype float32] [--tolerance 0.02]
 
 It checks every *.safetensors file with the safetensors library (names, dtypes, shapes, the
 index's weight_map), loads OUT_DIR with AutoModelForCausalLM.from_pretrained (and its tokenizer
@@ -13,7 +14,8 @@ mean, std, max and greedy tokens. With --against it runs the same ids through OR
 the checkpoint the GGUF was made from) and prints the relative RMS difference of the logits and
 the top-1 agreement; with --ref it compares with saved logits; --save writes them. Exit status 0
 when every comparison asked for passes (relative RMS below --tolerance, default 0.02 for
-f16/bf16; use about 0.3 for 4-bit), 1 otherwise.
+f16/bf16; use about 0.3 for 4-bit), 1 otherwise. --dtype float32 computes in float32 (default: the
+checkpoint's torch_dtype), to compare with panllm's float32 CPU logits to about 1e-5.
 """
 import argparse
 import glob
@@ -47,8 +49,9 @@ def check_files(path):
     print(f"{len(files)} safetensors file(s), {len(names)} tensors: ok")
 
 
-def logits_of(path, vocab):
-    model = AutoModelForCausalLM.from_pretrained(path, dtype="auto", device_map="auto" if torch.cuda.is_available() else None)
+def logits_of(path, vocab, dtype):
+    dtype = dtype if dtype == "auto" else getattr(torch, dtype)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, device_map="auto" if torch.cuda.is_available() else None)
     model.eval()
     ids = torch.tensor([[i % vocab for i in IDS]], device=model.device)
     with torch.no_grad():
@@ -70,6 +73,7 @@ def main():
     p.add_argument("--ref")
     p.add_argument("--save")
     p.add_argument("--tolerance", type=float, default=0.02)
+    p.add_argument("--dtype", default="auto")
     a = p.parse_args()
     check_files(a.checkpoint)
     with open(os.path.join(a.checkpoint, "config.json")) as fh:
@@ -79,7 +83,7 @@ def main():
         from transformers import AutoTokenizer
         tok = AutoTokenizer.from_pretrained(a.checkpoint)
         print("tokenizer:", type(tok).__name__, "ids of 'Hello world':", tok("Hello world")["input_ids"])
-    logits = logits_of(a.checkpoint, vocab)
+    logits = logits_of(a.checkpoint, vocab, a.dtype)
     print(f"logits {logits.shape}: mean {logits.mean():.4f} std {logits.std():.4f} max {logits.max():.4f}")
     print("greedy next tokens:", logits.argmax(-1).tolist())
     if a.save:
@@ -88,7 +92,7 @@ def main():
     if a.ref:
         ok &= compare(a.ref, logits, np.load(a.ref), a.tolerance)
     if a.against:
-        ok &= compare(a.against, logits, logits_of(a.against, vocab), a.tolerance)
+        ok &= compare(a.against, logits, logits_of(a.against, vocab, a.dtype), a.tolerance)
     sys.exit(0 if ok else 1)
 
 
