@@ -36,6 +36,7 @@ public final class Conversation implements AutoCloseable {
     private GenerationResult lastReply;
     private int promptTokensTotal;
     private int generatedTokensTotal;
+    private int turnsDropped;
 
     public Conversation(LanguageModel model, Tokenizer tokenizer, ChatTemplate template, int contextSize,
                         SamplerConfig samplerConfig, String systemPrompt) {
@@ -72,38 +73,31 @@ public final class Conversation implements AutoCloseable {
 
     /**
      * Adds the user's message and generates the reply, streaming it to {@code listener}.
-     * When the message does not fit in what is left of the context, nothing is evaluated and the
-     * result's reason is {@link StopReason#CONTEXT_FULL} with no tokens.
+     * When the message and room for a reply do not fit in what is left of the context, the
+     * oldest turns are dropped (the system prompt stays) and what remains is evaluated again from
+     * an empty cache, as llama.cpp's chat keeps going when its context is full; {@link #turnsDropped}
+     * counts them. A reply that fills the context stops with {@link StopReason#CONTEXT_FULL}.
+     *
+     * @throws MessageTooLongException if the message with the system prompt alone fills the context
      */
     public GenerationResult reply(String userText, TokenListener listener, BooleanSupplier cancelled) {
         ChatMessage user = ChatMessage.user(userText);
         boolean fresh = history.isEmpty() || (history.size() == 1 && history.getFirst().role().equals(ChatMessage.SYSTEM)
                 && session.position() == 0);
-        List<ChatMessage> base = new ArrayList<>(history);
-        if (fresh && base.isEmpty() && systemPrompt != null && !systemPrompt.isBlank()) {
-            base.add(ChatMessage.system(systemPrompt));
-        }
-        String text;
+        int[] prompt;
         if (fresh) {
-            List<ChatMessage> all = new ArrayList<>(base);
-            all.add(user);
-            text = template.render(all, true);
+            prompt = startOver(List.of(), user);
         } else {
-            text = template.renderNext(history, user);
-        }
-        int[] turn = tokenizer.encode(text, fresh && tokenizer.vocabulary().addBos(), true);
-        int[] prompt = new int[carryOver.length + turn.length];
-        System.arraycopy(carryOver, 0, prompt, 0, carryOver.length);
-        System.arraycopy(turn, 0, prompt, carryOver.length, turn.length);
-        if (session.position() + prompt.length >= session.capacity()) {
-            return new GenerationResult(new int[0], "", StopReason.CONTEXT_FULL, 0, 0, 0);
+            int[] turn = tokenizer.encode(template.renderNext(history, user), false, true);
+            prompt = new int[carryOver.length + turn.length];
+            System.arraycopy(carryOver, 0, prompt, 0, carryOver.length);
+            System.arraycopy(turn, 0, prompt, carryOver.length, turn.length);
+            if (session.position() + prompt.length + replyReserve() > session.capacity()) {
+                prompt = startOver(turnsSoFar(), user);
+            }
         }
         Generator generator = new Generator(sampler, () -> new TokenizerTextStream(tokenizer));
         GenerationResult result = generator.generate(session, prompt, new GenerationOptions(maxTokens, stopTokens), listener, cancelled);
-        if (fresh) {
-            history.clear();
-            history.addAll(base);
-        }
         history.add(user);
         history.add(ChatMessage.assistant(result.text()));
         carryOver = carryOverAfter(result);
@@ -111,6 +105,57 @@ public final class Conversation implements AutoCloseable {
         promptTokensTotal += result.promptTokens();
         generatedTokensTotal += result.generatedTokens();
         return result;
+    }
+
+    /**
+     * Empties the cache and returns the tokens of the system prompt, {@code turns} and the new
+     * message, dropping the oldest turns (a user message and its reply at a time) until they and
+     * room for a reply fit; the history becomes the system prompt and the turns kept.
+     */
+    private int[] startOver(List<ChatMessage> turns, ChatMessage user) {
+        List<ChatMessage> system = systemPrompt != null && !systemPrompt.isBlank()
+                ? List.of(ChatMessage.system(systemPrompt)) : List.of();
+        List<ChatMessage> kept = new ArrayList<>(turns);
+        while (true) {
+            List<ChatMessage> all = new ArrayList<>(system);
+            all.addAll(kept);
+            all.add(user);
+            int[] tokens = tokenizer.encode(template.render(all, true), tokenizer.vocabulary().addBos(), true);
+            boolean fits = tokens.length + replyReserve() <= session.capacity();
+            if (fits || kept.isEmpty()) {
+                if (tokens.length >= session.capacity()) {
+                    int alone = tokenizer.encode(user.content(), false, false).length;
+                    throw new MessageTooLongException(alone, tokens.length, session.capacity());
+                }
+                turnsDropped += (turns.size() - kept.size()) / 2;
+                session.rewind(0);
+                carryOver = new int[0];
+                history.clear();
+                history.addAll(system);
+                history.addAll(kept);
+                return tokens;
+            }
+            kept.subList(0, Math.min(2, kept.size())).clear();
+        }
+    }
+
+    /** The history without the system prompt: user messages and replies, alternating. */
+    private List<ChatMessage> turnsSoFar() {
+        return history.stream().filter(m -> !m.role().equals(ChatMessage.SYSTEM)).toList();
+    }
+
+    /**
+     * Positions kept free for the reply when deciding to drop turns: the token limit if one is set
+     * (at most half the context), else a quarter of the context.
+     */
+    private int replyReserve() {
+        int capacity = session.capacity();
+        return maxTokens > 0 ? Math.min(maxTokens, capacity / 2) : capacity / 4;
+    }
+
+    /** Turns (a message and its reply) dropped so far to make room in the context. */
+    public int turnsDropped() {
+        return turnsDropped;
     }
 
     /** The last sampled token is not in the cache yet; a reply cut short also needs its end-of-turn token. */
