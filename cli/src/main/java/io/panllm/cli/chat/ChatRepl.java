@@ -173,8 +173,8 @@ public final class ChatRepl {
             if (cancel.get()) {
                 out.println("[stopped]");
             } else if ("context full".equals(stats.stopReason())) {
-                out.println("[context full (" + engine.contextSize() + " tokens): the reply was cut; the oldest turns"
-                        + " will make room for the next message]");
+                out.println("[context full (" + engine.contextSize() + " tokens): the reply was cut, no earlier turn is"
+                        + " left to drop; a larger -c makes room]");
             }
             if (stats.turnsDropped() > 0 && !toldAboutDroppedTurns) {
                 out.println("[context full: the oldest turns were dropped to make room (the system prompt stays);"

@@ -76,7 +76,8 @@ public final class Conversation implements AutoCloseable {
      * When the message and room for a reply do not fit in what is left of the context, the
      * oldest turns are dropped (the system prompt stays) and what remains is evaluated again from
      * an empty cache, as llama.cpp's chat keeps going when its context is full; {@link #turnsDropped}
-     * counts them. A reply that fills the context stops with {@link StopReason#CONTEXT_FULL}.
+     * counts them. A reply that fills the context goes on the same way (older turns dropped, the
+     * reply so far kept); with no turn left to drop it stops with {@link StopReason#CONTEXT_FULL}.
      *
      * @throws MessageTooLongException if the message with the system prompt alone fills the context
      */
@@ -86,21 +87,32 @@ public final class Conversation implements AutoCloseable {
                 && session.position() == 0);
         int[] prompt;
         if (fresh) {
-            prompt = startOver(List.of(), user);
+            prompt = startOver(List.of(), user, "");
         } else {
             int[] turn = tokenizer.encode(template.renderNext(history, user), false, true);
             prompt = new int[carryOver.length + turn.length];
             System.arraycopy(carryOver, 0, prompt, 0, carryOver.length);
             System.arraycopy(turn, 0, prompt, carryOver.length, turn.length);
             if (session.position() + prompt.length + replyReserve() > session.capacity()) {
-                prompt = startOver(turnsSoFar(), user);
+                prompt = startOver(turnsSoFar(), user, "");
             }
         }
         Generator generator = new Generator(sampler, () -> new TokenizerTextStream(tokenizer));
         GenerationResult result = generator.generate(session, prompt, new GenerationOptions(maxTokens, stopTokens), listener, cancelled);
+        boolean lastTokenInCache = false;
+        while (result.reason() == StopReason.CONTEXT_FULL && !cancelled.getAsBoolean() && !turnsSoFar().isEmpty()) {
+            int[] again = startOver(turnsSoFar(), user, result.text());
+            int left = maxTokens < 0 ? -1 : maxTokens - result.generatedTokens();
+            if (again == null || left == 0) {
+                break;
+            }
+            GenerationResult more = generator.generate(session, again, new GenerationOptions(left, stopTokens), listener, cancelled);
+            lastTokenInCache = more.generatedTokens() == 0; // the reply so far went in as text, its last token too
+            result = joined(result, more);
+        }
         history.add(user);
         history.add(ChatMessage.assistant(result.text()));
-        carryOver = carryOverAfter(result);
+        carryOver = carryOverAfter(result, lastTokenInCache);
         lastReply = result;
         promptTokensTotal += result.promptTokens();
         generatedTokensTotal += result.generatedTokens();
@@ -108,11 +120,14 @@ public final class Conversation implements AutoCloseable {
     }
 
     /**
-     * Empties the cache and returns the tokens of the system prompt, {@code turns} and the new
-     * message, dropping the oldest turns (a user message and its reply at a time) until they and
-     * room for a reply fit; the history becomes the system prompt and the turns kept.
+     * Empties the cache and returns the tokens of the system prompt, {@code turns}, the new
+     * message and the reply so far, dropping the oldest turns (a user message and its reply at a
+     * time) until they and room for a reply fit; the history becomes the system prompt and the turns
+     * kept. Null, with nothing changed, when a reply under way cannot go on.
+     *
+     * @throws MessageTooLongException if the message with no reply yet cannot fit
      */
-    private int[] startOver(List<ChatMessage> turns, ChatMessage user) {
+    private int[] startOver(List<ChatMessage> turns, ChatMessage user, String replySoFar) {
         List<ChatMessage> system = systemPrompt != null && !systemPrompt.isBlank()
                 ? List.of(ChatMessage.system(systemPrompt)) : List.of();
         List<ChatMessage> kept = new ArrayList<>(turns);
@@ -120,9 +135,12 @@ public final class Conversation implements AutoCloseable {
             List<ChatMessage> all = new ArrayList<>(system);
             all.addAll(kept);
             all.add(user);
-            int[] tokens = tokenizer.encode(template.render(all, true), tokenizer.vocabulary().addBos(), true);
+            int[] tokens = tokenizer.encode(template.render(all, true) + replySoFar, tokenizer.vocabulary().addBos(), true);
             boolean fits = tokens.length + replyReserve() <= session.capacity();
             if (fits || kept.isEmpty()) {
+                if (tokens.length >= session.capacity() && !replySoFar.isEmpty()) {
+                    return null;
+                }
                 if (tokens.length >= session.capacity()) {
                     int alone = tokenizer.encode(user.content(), false, false).length;
                     throw new MessageTooLongException(alone, tokens.length, session.capacity());
@@ -137,6 +155,15 @@ public final class Conversation implements AutoCloseable {
             }
             kept.subList(0, Math.min(2, kept.size())).clear();
         }
+    }
+
+    /** A reply cut by a full context followed by its continuation, as one. */
+    private static GenerationResult joined(GenerationResult first, GenerationResult more) {
+        int[] tokens = new int[first.tokens().length + more.tokens().length];
+        System.arraycopy(first.tokens(), 0, tokens, 0, first.tokens().length);
+        System.arraycopy(more.tokens(), 0, tokens, first.tokens().length, more.tokens().length);
+        return new GenerationResult(tokens, first.text() + more.text(), more.reason(), first.promptTokens() + more.promptTokens(),
+                first.promptNanos() + more.promptNanos(), first.generationNanos() + more.generationNanos());
     }
 
     /** The history without the system prompt: user messages and replies, alternating. */
@@ -159,8 +186,8 @@ public final class Conversation implements AutoCloseable {
     }
 
     /** The last sampled token is not in the cache yet; a reply cut short also needs its end-of-turn token. */
-    private int[] carryOverAfter(GenerationResult result) {
-        int[] pending = result.pendingToken().stream().toArray();
+    private int[] carryOverAfter(GenerationResult result, boolean lastTokenInCache) {
+        int[] pending = lastTokenInCache ? new int[0] : result.pendingToken().stream().toArray();
         if (result.reason() == StopReason.STOP_TOKEN || template.endOfTurnTexts().isEmpty()) {
             return pending;
         }

@@ -3,7 +3,9 @@ package io.panllm.runtime.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.panllm.runtime.generate.GenerationResult;
 import io.panllm.runtime.generate.SamplerConfig;
+import io.panllm.runtime.generate.StopReason;
 import io.panllm.runtime.generate.TokenListener;
 import io.panllm.runtime.testing.FakeModel;
 import io.panllm.runtime.tokenizer.Tokenizer;
@@ -18,15 +20,23 @@ class ConversationContextTest {
     private static final Path TOK512 = Path.of(System.getProperty("panllm.data", "../shared/data"), "llama2c/tok512.bin");
     private static final String SYSTEM = "You are a storyteller.";
 
-    /** The stories260K vocabulary; the model says "Once" three times, then ends its turn. */
+    /**
+     * The stories260K vocabulary; the model says "Once" three times, then ends its turn; eighty
+     * times when the sequence holds the word "forever".
+     */
     private static Conversation conversation(FakeModel[] model, int contextSize) {
         Tokenizer tokenizer = Tokenizers.fromLlama2c(TOK512);
         int once = tokenizer.encode("Once", false, false)[0];
+        int[] forever = tokenizer.encode("forever", false, false);
         int eos = tokenizer.eos();
         model[0] = new FakeModel(512, sequence -> {
+            int length = Arrays.stream(sequence).anyMatch(t -> t == forever[forever.length - 1]) ? 80 : 3;
+            int said = 0;
+            while (said < sequence.length && sequence[sequence.length - 1 - said] == once) {
+                said++;
+            }
             float[] logits = new float[512];
-            long said = Arrays.stream(sequence).skip(Math.max(0, sequence.length - 3)).filter(t -> t == once).count();
-            logits[said == 3 ? eos : once] = 10;
+            logits[said >= length ? eos : once] = 10;
             return logits;
         });
         Conversation c = new Conversation(model[0], tokenizer, new Llama2ChatTemplate(), contextSize, SamplerConfig.greedy(),
@@ -74,6 +84,27 @@ class ConversationContextTest {
             // Nothing changed: the conversation goes on where it was.
             assertThat(c.history()).hasSize(before);
             assertThat(c.contextUsed()).isEqualTo(used);
+        }
+    }
+
+    @Test
+    void aReplyThatFillsTheContextGoesOnWithOlderTurnsDropped() {
+        FakeModel[] model = new FakeModel[1];
+        try (Conversation c = conversation(model, 160)) {
+            c.setMaxTokens(-1);
+            c.reply("Tell me story number 1.", TokenListener.NONE, () -> false);
+            c.reply("Tell me story number 2.", TokenListener.NONE, () -> false);
+            assertThat(c.turnsDropped()).isZero();
+            StringBuilder streamed = new StringBuilder();
+            GenerationResult r = c.reply("Tell me a story forever.", (token, piece) -> streamed.append(piece), () -> false);
+            assertThat(r.reason()).isEqualTo(StopReason.STOP_TOKEN);
+            assertThat(r.text()).isEqualTo(" Once".repeat(80));
+            assertThat(streamed.toString()).isEqualTo(r.text());
+            assertThat(c.turnsDropped()).isPositive();
+            assertThat(c.history().getFirst()).isEqualTo(ChatMessage.system(SYSTEM));
+            // The conversation goes on after it.
+            GenerationResult next = c.reply("And now a short one.", TokenListener.NONE, () -> false);
+            assertThat(next.text()).isEqualTo(" Once Once Once");
         }
     }
 }
