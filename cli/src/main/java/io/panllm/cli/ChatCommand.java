@@ -15,9 +15,11 @@ import picocli.CommandLine.Option;
 /** {@code panllm chat}: the interactive REPL. */
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Chat with a model in a REPL: line editing, history (~/.panllm_history), multi-line input",
-                "(end a line with \\), replies streamed as they are generated; Ctrl-C stops a reply, Ctrl-D quits.",
-                "The conversation stays in the KV cache between turns. /help lists the slash commands.",
-                "When stdin is not a terminal, reads one message per line and prints only the replies."})
+                "(end a line with \\, or a block between two lines of \"\"\"), text sent as typed, replies streamed as",
+                "they are generated; Ctrl-C stops a reply, Ctrl-D quits. The conversation stays in the KV cache",
+                "between turns; when the context is full the oldest turns are dropped (the system prompt stays).",
+                "/help lists the slash commands. When stdin is not a terminal, reads one message per line (same",
+                "continuation rules) and prints only the replies."})
 final class ChatCommand implements Callable<Integer> {
 
     @Mixin

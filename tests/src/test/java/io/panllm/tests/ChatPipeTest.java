@@ -53,4 +53,43 @@ class ChatPipeTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("context full");
     }
+
+    @Test
+    void pipedTextArrivesAsTypedWithTheSameContinuationRules(@TempDir Path dir) throws Exception {
+        Path transcript = dir.resolve("t.txt");
+        Cli.Result r = chat("C:\\Users\\me !! !-1 \\n\n\"\"\"\nline one \\\nline two\n\"\"\"\nfirst \\\nsecond\n/save " + transcript + "\n",
+                "--temp", "0", "-n", "4");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(Files.readString(transcript))
+                .contains("user: C:\\Users\\me !! !-1 \\n\n")
+                .contains("user: line one \\\nline two\n")
+                .contains("user: first \nsecond\n");
+    }
+
+    @Test
+    void aFullContextDropsTheOldestTurnsAndKeepsTheSystemPrompt(@TempDir Path dir) throws Exception {
+        Path transcript = dir.resolve("t.txt");
+        StringBuilder input = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            input.append("Tell me story number ").append(i).append(" about a cat.\n");
+        }
+        input.append("/save ").append(transcript).append('\n');
+        Cli.Result r = chat(input.toString(), "--temp", "0", "-n", "8", "-c", "96", "--system", "You tell stories.");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        String notice = "the oldest turns were dropped";
+        assertThat(r.out()).contains(notice);
+        assertThat(r.out().indexOf(notice)).as("told once").isEqualTo(r.out().lastIndexOf(notice));
+        assertThat(r.out()).doesNotContain("error");
+        String saved = Files.readString(transcript);
+        assertThat(saved).startsWith("system: You tell stories.").contains("user: Tell me story number 7 about a cat.")
+                .doesNotContain("number 0 ");
+    }
+
+    @Test
+    void aMessageLongerThanTheContextSaysHowLong() {
+        Cli.Result r = chat("Once upon a time there was a cat. ".repeat(12) + "\nHello\n", "--temp", "0", "-n", "4", "-c", "48");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("error: this message is \\d+ tokens .*the context holds 48: start chat with a larger -c");
+        assertThat(r.out()).doesNotContain("0/48");
+    }
 }

@@ -9,9 +9,9 @@ import java.util.function.Consumer;
  */
 public interface ChatEngine {
 
-    /** Figures of one reply. */
+    /** Figures of one reply; {@code turnsDropped}: the oldest turns dropped to make room for it. */
     record ReplyStats(int promptTokens, double promptMillis, int generatedTokens, double generationMillis,
-                      String stopReason) {
+                      String stopReason, int turnsDropped) {
         public double generationTokensPerSecond() {
             return generationMillis <= 0 ? 0 : generatedTokens * 1000.0 / generationMillis;
         }

@@ -11,15 +11,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
 import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.Reference;
 import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.DefaultParser;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 
 /**
  * The chat REPL. On a terminal: JLine line editing, persistent history, multi-line input (a
- * trailing backslash, or a bracketed paste), Ctrl-C stops the reply being generated (a second
- * Ctrl-C at an empty prompt, or Ctrl-D, exits). When stdin is not a terminal (a pipe, a test) it
- * reads one prompt per line and prints only the replies, one per line block.
+ * trailing backslash, a {@code """} block, or a bracketed paste), Ctrl-C stops the reply being
+ * generated (a second Ctrl-C at an empty prompt, or Ctrl-D, exits). When stdin is not a terminal
+ * (a pipe, a test) it reads one prompt per line, with the same continuation rules, and prints only
+ * the replies. What the user typed reaches the model as typed: JLine's history expansion ({@code !!},
+ * {@code !-1}) and backslash escapes are off.
  */
 public final class ChatRepl {
     private static final String HELP = """
@@ -33,10 +37,18 @@ public final class ChatRepl {
               /save FILE            write the transcript to FILE
               /ppl FILE [-c N] [--chunks N]   perplexity of the loaded model on a text file (Ctrl-C stops)
               /exit                 quit (also Ctrl-D)
-            End a line with \\ to continue on the next line. Ctrl-C stops a reply.""";
+            Multi-line messages: end a line with \\ to continue on the next one, or put the text
+            between two lines of three double quotes:
+              \"""
+              first line
+              second line
+              \"""
+            Text is sent as typed (backslashes and ! included). When the context is full the oldest
+            turns are dropped (the system prompt stays). Ctrl-C stops a reply.""";
 
     private final ChatEngine engine;
     private final AtomicBoolean cancel = new AtomicBoolean();
+    private boolean toldAboutDroppedTurns;
 
     public ChatRepl(ChatEngine engine) {
         this.engine = engine;
@@ -55,18 +67,16 @@ public final class ChatRepl {
     private int runPipe() throws IOException {
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        StringBuilder pending = new StringBuilder();
+        MultiLineInput lines = new MultiLineInput();
         String line;
-        while ((line = in.readLine()) != null) {
-            if (line.endsWith("\\")) {
-                pending.append(line, 0, line.length() - 1).append('\n');
-                continue;
-            }
-            String input = pending.append(line).toString();
-            pending.setLength(0);
-            if (!handle(input, out, false)) {
-                break;
-            }
+        boolean going = true;
+        while (going && (line = in.readLine()) != null) {
+            String message = lines.accept(line);
+            going = message == null || handle(message, out, false);
+        }
+        String last = lines.finish();
+        if (going && last != null) {
+            handle(last, out, false);
         }
         out.flush();
         return 0;
@@ -74,60 +84,74 @@ public final class ChatRepl {
 
     private int runTerminal() throws IOException {
         try (Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
-            Path history = Path.of(System.getProperty("user.home"), ".panllm_history");
-            LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("panllm")
-                    .variable(LineReader.HISTORY_FILE, history)
-                    .variable(LineReader.SECONDARY_PROMPT_PATTERN, "... ")
-                    .build();
-            PrintWriter out = terminal.writer();
-            terminal.handle(Terminal.Signal.INT, signal -> cancel.set(true));
-            out.println("panllm chat: type a message, /help for commands, Ctrl-D to quit.");
-            out.flush();
-            boolean interruptedOnce = false;
-            while (true) {
-                String input;
-                try {
-                    input = readMessage(reader);
-                    interruptedOnce = false;
-                } catch (UserInterruptException e) {
-                    if (interruptedOnce || e.getPartialLine().isEmpty()) {
-                        if (interruptedOnce) {
-                            break;
-                        }
-                        out.println("(Ctrl-C again or Ctrl-D to quit)");
-                        out.flush();
-                        interruptedOnce = true;
-                    }
-                    continue;
-                } catch (EndOfFileException e) {
-                    break;
-                }
-                if (!handle(input, out, true)) {
-                    break;
-                }
-            }
+            return run(terminal, Path.of(System.getProperty("user.home"), ".panllm_history"));
+        }
+    }
+
+    /** Runs the REPL on {@code terminal}, keeping the history in {@code historyFile}. */
+    int run(Terminal terminal, Path historyFile) {
+        LineReader reader = lineReader(terminal, historyFile);
+        PrintWriter out = terminal.writer();
+        terminal.handle(Terminal.Signal.INT, signal -> cancel.set(true));
+        out.println("panllm chat: type a message, /help for commands, Ctrl-D to quit.");
+        out.flush();
+        MultiLineInput lines = new MultiLineInput();
+        boolean interruptedOnce = false;
+        while (true) {
+            String input;
             try {
-                reader.getHistory().save();
-            } catch (IOException e) {
-                // A history we cannot save is not worth failing the session over.
+                input = lines.accept(reader.readLine(lines.pending() ? "... " : "> "));
+                interruptedOnce = false;
+            } catch (UserInterruptException e) {
+                boolean empty = e.getPartialLine().isEmpty() && !lines.pending();
+                lines.reset();
+                if (interruptedOnce || empty) {
+                    if (interruptedOnce) {
+                        break;
+                    }
+                    out.println("(Ctrl-C again or Ctrl-D to quit)");
+                    out.flush();
+                    interruptedOnce = true;
+                }
+                continue;
+            } catch (EndOfFileException e) {
+                String last = lines.finish();
+                if (last != null) {
+                    handle(last, out, true);
+                }
+                break;
             }
+            if (input != null && !handle(input, out, true)) {
+                break;
+            }
+        }
+        try {
+            reader.getHistory().save();
+        } catch (IOException e) {
+            // A history we cannot save is not worth failing the session over.
         }
         return 0;
     }
 
-    /** Reads one message: lines ending in a backslash continue it. */
-    private static String readMessage(LineReader reader) {
-        StringBuilder message = new StringBuilder();
-        String prompt = "> ";
-        while (true) {
-            String line = reader.readLine(prompt);
-            if (line.endsWith("\\")) {
-                message.append(line, 0, line.length() - 1).append('\n');
-                prompt = "... ";
-                continue;
-            }
-            return message.append(line).toString();
-        }
+    /**
+     * A line reader that hands over each line exactly as typed: no history expansion ({@code !!},
+     * {@code !-1}, and the backslash escapes that come with it), no quote or escape parsing (which
+     * would make JLine ask for more lines on its own; {@link MultiLineInput} does continuation), a
+     * tab key that inserts a tab (there is nothing to complete). Bracketed paste stays on: a pasted
+     * block arrives as one line.
+     */
+    static LineReader lineReader(Terminal terminal, Path historyFile) {
+        DefaultParser parser = new DefaultParser();
+        parser.setEscapeChars(new char[0]);
+        parser.setQuoteChars(new char[0]);
+        LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("panllm").parser(parser)
+                .variable(LineReader.HISTORY_FILE, historyFile)
+                .variable(LineReader.SECONDARY_PROMPT_PATTERN, "... ")
+                .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
+                .option(LineReader.Option.BRACKETED_PASTE, true)
+                .build();
+        reader.getKeyMaps().get(LineReader.MAIN).bind(new Reference(LineReader.SELF_INSERT), "\t");
+        return reader;
     }
 
     /** Handles one message or command; false to quit. */
@@ -149,8 +173,13 @@ public final class ChatRepl {
             if (cancel.get()) {
                 out.println("[stopped]");
             } else if ("context full".equals(stats.stopReason())) {
-                out.println("[context full: " + engine.contextUsed() + "/" + engine.contextSize()
-                        + " tokens. /reset to start over]");
+                out.println("[context full (" + engine.contextSize() + " tokens): the reply was cut, no earlier turn is"
+                        + " left to drop; a larger -c makes room]");
+            }
+            if (stats.turnsDropped() > 0 && !toldAboutDroppedTurns) {
+                out.println("[context full: the oldest turns were dropped to make room (the system prompt stays);"
+                        + " this goes on as the conversation grows, /reset starts over]");
+                toldAboutDroppedTurns = true;
             }
         } catch (RuntimeException e) {
             out.println();

@@ -27,6 +27,7 @@ public final class ConversationEngine implements ChatEngine {
 
     @Override
     public ReplyStats reply(String userText, Consumer<String> onText, BooleanSupplier cancelled) {
+        int droppedBefore = conversation.turnsDropped();
         GenerationResult r = conversation.reply(userText, new TokenListener() {
             @Override
             public void onToken(int token, String piece) {
@@ -44,7 +45,8 @@ public final class ConversationEngine implements ChatEngine {
             case CONTEXT_FULL -> "context full";
             default -> "stopped";
         };
-        return new ReplyStats(r.promptTokens(), r.promptMillis(), r.generatedTokens(), r.generationMillis(), reason);
+        return new ReplyStats(r.promptTokens(), r.promptMillis(), r.generatedTokens(), r.generationMillis(), reason,
+                conversation.turnsDropped() - droppedBefore);
     }
 
     @Override

@@ -36,6 +36,7 @@ public final class Conversation implements AutoCloseable {
     private GenerationResult lastReply;
     private int promptTokensTotal;
     private int generatedTokensTotal;
+    private int turnsDropped;
 
     public Conversation(LanguageModel model, Tokenizer tokenizer, ChatTemplate template, int contextSize,
                         SamplerConfig samplerConfig, String systemPrompt) {
@@ -72,63 +73,134 @@ public final class Conversation implements AutoCloseable {
 
     /**
      * Adds the user's message and generates the reply, streaming it to {@code listener}.
-     * When the message does not fit in what is left of the context, nothing is evaluated and the
-     * result's reason is {@link StopReason#CONTEXT_FULL} with no tokens.
+     * When the message and room for a reply do not fit in what is left of the context, the
+     * oldest turns are dropped (the system prompt stays) and what remains is evaluated again from
+     * an empty cache, as llama.cpp's chat keeps going when its context is full; {@link #turnsDropped}
+     * counts them. A reply that fills the context goes on the same way (older turns dropped, the
+     * reply so far kept); with no turn left to drop it stops with {@link StopReason#CONTEXT_FULL}.
+     *
+     * @throws MessageTooLongException if the message with the system prompt alone fills the context
      */
     public GenerationResult reply(String userText, TokenListener listener, BooleanSupplier cancelled) {
         ChatMessage user = ChatMessage.user(userText);
         boolean fresh = history.isEmpty() || (history.size() == 1 && history.getFirst().role().equals(ChatMessage.SYSTEM)
                 && session.position() == 0);
-        List<ChatMessage> base = new ArrayList<>(history);
-        if (fresh && base.isEmpty() && systemPrompt != null && !systemPrompt.isBlank()) {
-            base.add(ChatMessage.system(systemPrompt));
-        }
-        String text = null;
-        boolean fromStart = fresh;
-        if (!fresh) {
-            try {
-                text = template.renderNext(history, user);
-            } catch (IllegalStateException e) {
-                // The template renders past turns differently once there is a next one (Qwen3 and
-                // DeepSeek-R1 drop the reasoning of earlier replies): the cache cannot be extended,
-                // so evaluate the whole conversation again.
-                fromStart = true;
-            }
-        }
-        if (fromStart) {
-            List<ChatMessage> all = new ArrayList<>(base);
-            all.add(user);
-            text = template.render(all, true);
-        }
-        int[] turn = tokenizer.encode(text, fromStart && tokenizer.vocabulary().addBos(), true);
-        int[] pending = fromStart ? new int[0] : carryOver;
-        int[] prompt = new int[pending.length + turn.length];
-        System.arraycopy(pending, 0, prompt, 0, pending.length);
-        System.arraycopy(turn, 0, prompt, pending.length, turn.length);
-        if ((fromStart ? 0 : session.position()) + prompt.length >= session.capacity()) {
-            return new GenerationResult(new int[0], "", StopReason.CONTEXT_FULL, 0, 0, 0);
-        }
-        if (fromStart) {
-            session.rewind(0);
+        int[] prompt = fresh ? null : nextTurn(user);
+        if (prompt == null) {
+            prompt = startOver(fresh ? List.of() : turnsSoFar(), user, "");
         }
         Generator generator = new Generator(sampler, () -> new TokenizerTextStream(tokenizer));
         GenerationResult result = generator.generate(session, prompt, new GenerationOptions(maxTokens, stopTokens), listener, cancelled);
-        if (fresh) {
-            history.clear();
-            history.addAll(base);
+        boolean lastTokenInCache = false;
+        while (result.reason() == StopReason.CONTEXT_FULL && !cancelled.getAsBoolean() && !turnsSoFar().isEmpty()) {
+            int[] again = startOver(turnsSoFar(), user, result.text());
+            int left = maxTokens < 0 ? -1 : maxTokens - result.generatedTokens();
+            if (again == null || left == 0) {
+                break;
+            }
+            GenerationResult more = generator.generate(session, again, new GenerationOptions(left, stopTokens), listener, cancelled);
+            lastTokenInCache = more.generatedTokens() == 0; // the reply so far went in as text, its last token too
+            result = joined(result, more);
         }
         history.add(user);
         history.add(ChatMessage.assistant(result.text()));
-        carryOver = carryOverAfter(result);
+        carryOver = carryOverAfter(result, lastTokenInCache);
         lastReply = result;
         promptTokensTotal += result.promptTokens();
         generatedTokensTotal += result.generatedTokens();
         return result;
     }
 
+    /**
+     * The tokens that extend the cache by the new message (the carried-over end of the last reply
+     * first), or null when the conversation must be evaluated again from the start: the turn and
+     * room for a reply do not fit, or the template renders past turns differently once there is a
+     * next one (Qwen3 and DeepSeek-R1 drop the reasoning of earlier replies), so the cache cannot
+     * be extended.
+     */
+    private int[] nextTurn(ChatMessage user) {
+        String text;
+        try {
+            text = template.renderNext(history, user);
+        } catch (IllegalStateException e) {
+            return null;
+        }
+        int[] turn = tokenizer.encode(text, false, true);
+        int[] prompt = new int[carryOver.length + turn.length];
+        System.arraycopy(carryOver, 0, prompt, 0, carryOver.length);
+        System.arraycopy(turn, 0, prompt, carryOver.length, turn.length);
+        return session.position() + prompt.length + replyReserve() > session.capacity() ? null : prompt;
+    }
+
+    /**
+     * Empties the cache and returns the tokens of the system prompt, {@code turns}, the new
+     * message and the reply so far, dropping the oldest turns (a user message and its reply at a
+     * time) until they and room for a reply fit; the history becomes the system prompt and the turns
+     * kept. Null, with nothing changed, when a reply under way cannot go on.
+     *
+     * @throws MessageTooLongException if the message with no reply yet cannot fit
+     */
+    private int[] startOver(List<ChatMessage> turns, ChatMessage user, String replySoFar) {
+        List<ChatMessage> system = systemPrompt != null && !systemPrompt.isBlank()
+                ? List.of(ChatMessage.system(systemPrompt)) : List.of();
+        List<ChatMessage> kept = new ArrayList<>(turns);
+        while (true) {
+            List<ChatMessage> all = new ArrayList<>(system);
+            all.addAll(kept);
+            all.add(user);
+            int[] tokens = tokenizer.encode(template.render(all, true) + replySoFar, tokenizer.vocabulary().addBos(), true);
+            boolean fits = tokens.length + replyReserve() <= session.capacity();
+            if (fits || kept.isEmpty()) {
+                if (tokens.length >= session.capacity() && !replySoFar.isEmpty()) {
+                    return null;
+                }
+                if (tokens.length >= session.capacity()) {
+                    int alone = tokenizer.encode(user.content(), false, false).length;
+                    throw new MessageTooLongException(alone, tokens.length, session.capacity());
+                }
+                turnsDropped += (turns.size() - kept.size()) / 2;
+                session.rewind(0);
+                carryOver = new int[0];
+                history.clear();
+                history.addAll(system);
+                history.addAll(kept);
+                return tokens;
+            }
+            kept.subList(0, Math.min(2, kept.size())).clear();
+        }
+    }
+
+    /** A reply cut by a full context followed by its continuation, as one. */
+    private static GenerationResult joined(GenerationResult first, GenerationResult more) {
+        int[] tokens = new int[first.tokens().length + more.tokens().length];
+        System.arraycopy(first.tokens(), 0, tokens, 0, first.tokens().length);
+        System.arraycopy(more.tokens(), 0, tokens, first.tokens().length, more.tokens().length);
+        return new GenerationResult(tokens, first.text() + more.text(), more.reason(), first.promptTokens() + more.promptTokens(),
+                first.promptNanos() + more.promptNanos(), first.generationNanos() + more.generationNanos());
+    }
+
+    /** The history without the system prompt: user messages and replies, alternating. */
+    private List<ChatMessage> turnsSoFar() {
+        return history.stream().filter(m -> !m.role().equals(ChatMessage.SYSTEM)).toList();
+    }
+
+    /**
+     * Positions kept free for the reply when deciding to drop turns: the token limit if one is set
+     * (at most half the context), else a quarter of the context.
+     */
+    private int replyReserve() {
+        int capacity = session.capacity();
+        return maxTokens > 0 ? Math.min(maxTokens, capacity / 2) : capacity / 4;
+    }
+
+    /** Turns (a message and its reply) dropped so far to make room in the context. */
+    public int turnsDropped() {
+        return turnsDropped;
+    }
+
     /** The last sampled token is not in the cache yet; a reply cut short also needs its end-of-turn token. */
-    private int[] carryOverAfter(GenerationResult result) {
-        int[] pending = result.pendingToken().stream().toArray();
+    private int[] carryOverAfter(GenerationResult result, boolean lastTokenInCache) {
+        int[] pending = lastTokenInCache ? new int[0] : result.pendingToken().stream().toArray();
         if (result.reason() == StopReason.STOP_TOKEN || template.endOfTurnTexts().isEmpty()) {
             return pending;
         }

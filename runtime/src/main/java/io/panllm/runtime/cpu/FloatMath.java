@@ -1,5 +1,6 @@
 package io.panllm.runtime.cpu;
 
+import io.panllm.runtime.FixedOrderMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,7 +21,7 @@ final class FloatMath {
             for (; i <= n - F.length(); i += F.length()) {
                 acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = FixedOrderMath.sum(acc);
         }
         for (; i < n; i++) {
             sum += a[aOffset + i] * b[bOffset + i];
@@ -78,10 +79,10 @@ final class FloatMath {
 
     private static void storeColumn(float[] out, int offset, int stride, FloatVector s0, FloatVector s1, FloatVector s2,
             FloatVector s3) {
-        out[offset] = s0.reduceLanes(VectorOperators.ADD);
-        out[offset + stride] = s1.reduceLanes(VectorOperators.ADD);
-        out[offset + 2 * stride] = s2.reduceLanes(VectorOperators.ADD);
-        out[offset + 3 * stride] = s3.reduceLanes(VectorOperators.ADD);
+        out[offset] = FixedOrderMath.sum(s0);
+        out[offset + stride] = FixedOrderMath.sum(s1);
+        out[offset + 2 * stride] = FixedOrderMath.sum(s2);
+        out[offset + 3 * stride] = FixedOrderMath.sum(s3);
     }
 
     /**
@@ -107,10 +108,10 @@ final class FloatMath {
                 acc2 = weights.fma(FloatVector.fromArray(F, x, x2 + i), acc2);
                 acc3 = weights.fma(FloatVector.fromArray(F, x, x3 + i), acc3);
             }
-            float sum0 = acc0.reduceLanes(VectorOperators.ADD);
-            float sum1 = acc1.reduceLanes(VectorOperators.ADD);
-            float sum2 = acc2.reduceLanes(VectorOperators.ADD);
-            float sum3 = acc3.reduceLanes(VectorOperators.ADD);
+            float sum0 = FixedOrderMath.sum(acc0);
+            float sum1 = FixedOrderMath.sum(acc1);
+            float sum2 = FixedOrderMath.sum(acc2);
+            float sum3 = FixedOrderMath.sum(acc3);
             for (; i < n; i++) {
                 sum0 += w[i] * x[x0 + i];
                 sum1 += w[i] * x[x1 + i];

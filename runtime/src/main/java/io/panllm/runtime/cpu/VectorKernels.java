@@ -1,5 +1,6 @@
 package io.panllm.runtime.cpu;
 
+import io.panllm.runtime.FixedOrderMath;
 import static io.panllm.runtime.cpu.BlockBytes.bf16;
 import static io.panllm.runtime.cpu.BlockBytes.f32;
 import static io.panllm.runtime.cpu.BlockBytes.fp16;
@@ -196,7 +197,7 @@ final class VectorKernels {
         for (; i <= n - L; i += L) {
             acc = FloatVector.fromMemorySegment(F, row, 4L * i, LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = FixedOrderMath.sum(acc);
         for (; i < n; i++) {
             sum += f32(row, 4L * i) * x[xOffset + i];
         }
@@ -210,7 +211,7 @@ final class VectorKernels {
             ShortVector halves = ShortVector.fromMemorySegment(S, row, 2L * i, LE);
             acc = halfToFloat(halves).fma(FloatVector.fromArray(F, x, xOffset + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = FixedOrderMath.sum(acc);
         for (; i < n; i++) {
             sum += fp16(row, 2L * i) * x[xOffset + i];
         }
@@ -240,7 +241,7 @@ final class VectorKernels {
             IntVector bits = ((IntVector) halves.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
             acc = bits.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOffset + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = FixedOrderMath.sum(acc);
         for (; i < n; i++) {
             sum += bf16(row, 2L * i) * x[xOffset + i];
         }
@@ -258,7 +259,7 @@ final class VectorKernels {
             acc0 = fmaBytes(load16(row, i), x, xOffset + i, acc0);
             acc1 = fmaBytes(load16(row, i + 16), x, xOffset + i + 16, acc1);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = FixedOrderMath.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += row.get(ValueLayout.JAVA_BYTE, i) * x[xOffset + i];
         }
@@ -284,7 +285,7 @@ final class VectorKernels {
             sum = fmaBytes(load16(row, at + 18), x, xb + 16, sum);
             acc = addScaled(acc, sum, fp16(row, at));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return FixedOrderMath.sum(acc);
     }
 
     private static float dotQ4_0(MemorySegment row, float[] x, int xOffset, int n) {
@@ -300,7 +301,7 @@ final class VectorKernels {
         if (b < blocks) {
             acc0 = addScaled(acc0, q4_0BlockSum(row, 18L * b, x, xOffset + 32 * b), fp16(row, 18L * b));
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return FixedOrderMath.sum(acc0.add(acc1));
     }
 
     /** (q - 8) . x over the Q4_0 block at {@code at}, unscaled. */
@@ -322,7 +323,7 @@ final class VectorKernels {
             acc = addScaled(acc, sum, fp16(row, at));
             acc = addScaled(acc, sum32(x, xb), fp16(row, at + 2));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return FixedOrderMath.sum(acc);
     }
 
     /** llama.cpp's kvalues_iq4nl (the codec holds the same table; a test checks they agree). */
@@ -339,7 +340,7 @@ final class VectorKernels {
             sum = fmaBytes(highNibbles(qs).selectFrom(IQ4_NL_TABLE), x, xb + 16, sum);
             acc = addScaled(acc, sum, fp16(row, at));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return FixedOrderMath.sum(acc);
     }
 
     // ---- k-quants: 256-element super-blocks
@@ -393,7 +394,7 @@ final class VectorKernels {
             acc = high.mul(d * (highScaleMin & 63)).add(acc);
             acc = xSumHigh.mul(-dmin * (highScaleMin >>> 8)).add(acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return FixedOrderMath.sum(acc);
     }
 
     /**
@@ -496,7 +497,7 @@ final class VectorKernels {
                         .fma(FloatVector.fromArray(F, x, i + 96), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return FixedOrderMath.sum(acc);
     }
 
     /**
@@ -565,6 +566,6 @@ final class VectorKernels {
             }
             acc = addScaled(acc, sum, fp16(row, at));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return FixedOrderMath.sum(acc);
     }
 }

@@ -1,5 +1,6 @@
 package io.panllm.runtime.eval;
 
+import io.panllm.runtime.FixedOrderMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -96,7 +97,8 @@ final class KldAccumulator {
             VectorMask<Float> counted = logProbBase.compare(VectorOperators.GT, NEGLIGIBLE_LOG_PROB);
             FloatVector logRatio = logProbBase.sub(FloatVector.fromArray(LogSoftmax.SPECIES, logits, i))
                     .add(logNormalizer);
-            sum += logProbBase.lanewise(VectorOperators.EXP).mul(logRatio).reduceLanes(VectorOperators.ADD, counted);
+            FloatVector terms = FixedOrderMath.exp(logProbBase).mul(logRatio);
+            sum += FixedOrderMath.sum(FloatVector.zero(LogSoftmax.SPECIES).blend(terms, counted));
         }
         for (; i < logits.length; i++) {
             if (baseLogProbs[i] > NEGLIGIBLE_LOG_PROB) {

@@ -1,5 +1,6 @@
 package io.panllm.runtime.eval;
 
+import io.panllm.runtime.FixedOrderMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -8,7 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
  * log softmax pieces computed as llama.cpp's perplexity tool does: exponentials in float, their
  * sum in double. The exponentials use the Vector API: over a 128k vocabulary they are what an
  * evaluation spends its time on besides the forward pass (a GPU forward pass of a chunk takes less
- * than the scalar exponentials of its scored rows would).
+ * than the scalar exponentials of its scored rows would). They and their sums go through
+ * {@link FixedOrderMath} so that the same logits always give the same bits.
  */
 final class LogSoftmax {
 
@@ -66,8 +68,9 @@ final class LogSoftmax {
         double sum = 0;
         int i = 0;
         for (int bound = SPECIES.loopBound(logits.length); i < bound; i += SPECIES.length()) {
-            FloatVector exps = FloatVector.fromArray(SPECIES, logits, i).sub(max).lanewise(VectorOperators.EXP);
-            sum += exps.reduceLanes(VectorOperators.ADD);
+            FloatVector shifted = FloatVector.fromArray(SPECIES, logits, i).sub(max);
+            FloatVector exps = FixedOrderMath.exp(shifted);
+            sum += FixedOrderMath.sum(exps);
         }
         for (; i < logits.length; i++) {
             sum += (float) Math.exp(logits[i] - max);
