@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code panllm convert}: any model panllm reads, to GGUF, quantizing on the way. */
 @Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Convert a model to GGUF, quantizing on the way.",
+        description = {"Convert a model to GGUF, quantizing on the way (or, with --to safetensors, to a Hugging Face checkpoint).",
                 "INPUT: a Hugging Face checkpoint directory (config.json + model*.safetensors + tokenizer.json),",
                 "a llama2.c checkpoint (with tokenizer.bin beside it or --vocab), or a GGUF file (re-quantized).",
                 "The output is written to a temporary file and renamed only when complete."},

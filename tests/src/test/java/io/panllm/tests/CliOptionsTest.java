@@ -142,7 +142,7 @@ class CliOptionsTest {
         assertThat(r.out().lines()).allSatisfy(line -> assertThat(line.length()).isLessThanOrEqualTo(80));
         String flat = r.out().replaceAll("\\s+", " ");
         // Each of these ended a command's description at a line break before.
-        assertThat(flat).contains("(end a line with \\), replies streamed as they are generated")
+        assertThat(flat).contains("text sent as typed, replies streamed as they are generated")
                 .contains("/help lists the slash commands")
                 .contains("the second half of every chunk is scored")
                 .contains("like llama-bench: mean")
