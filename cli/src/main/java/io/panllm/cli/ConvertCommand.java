@@ -1,5 +1,7 @@
 package io.panllm.cli;
 
+import io.panllm.runtime.calibration.Imatrix;
+import io.panllm.runtime.calibration.ImatrixFile;
 import io.panllm.runtime.convert.ConvertException;
 import io.panllm.runtime.convert.Converter;
 import io.panllm.runtime.convert.ModelSource;
@@ -74,6 +76,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = {"-f", "--force"}, description = "overwrite OUT if it exists")
     boolean force;
 
+    @Option(names = "--imatrix", paramLabel = "FILE", description = "importance matrix (panllm imatrix or llama-imatrix, GGUF or .dat):"
+            + " weighted quantization as llama-quantize --imatrix")
+    Path imatrix;
+
     @Spec
     CommandSpec spec;
 
@@ -104,13 +110,18 @@ final class ConvertCommand implements Callable<Integer> {
         }
         try (ModelSource source = openSource()) {
             QuantPolicy policy = QuantPolicy.forSource(source, target, parseType(embeddingType), parseType(outputType));
+            Imatrix importance = imatrix == null ? null : ImatrixFile.read(imatrix);
             out.printf("converting %s -> %s (%s)%n", source.description(), output, target.label());
+            if (importance != null) {
+                out.printf("imatrix %s: %d entries, %d tensors quantized with importance weights%n", imatrix,
+                        importance.entries().size(), Converter.weightedTensorCount(source, policy, importance));
+            }
             out.flush();
             ProgressBar bar = new ProgressBar("convert");
             Converter.Result result;
             try {
                 result = threads.run(() -> Converter.convert(source, policy, output, (i, n, name, t, done, total) ->
-                        bar.update(done, total, String.format("%d/%d tensors %s/%s", i + 1, n, Table.bytes(done), Table.bytes(total)))));
+                        bar.update(done, total, String.format("%d/%d tensors %s/%s", i + 1, n, Table.bytes(done), Table.bytes(total))), importance));
             } finally {
                 bar.close();
             }
