@@ -114,6 +114,7 @@ final class CompareCommand implements Callable<Integer> {
         List<StudyFormat> formats = StudyFormat.parseList(types);
         TextFiles.readUtf8(textFile); // a missing or non-UTF-8 text fails here, before any work
         ModelFiles.detect(input); // a missing or unknown input fails here, before any work
+        OutputPaths.refuseInputsInside("-o", reportDir, input, textFile, vocab);
         StudySettings settings = new StudySettings(input, textFile, contextSize, chunks,
                 new Benchmark.Options(promptTokens, genTokens, repetitions, warmups, 42), LoadedModel.Device.parse(device), threads.threads);
         PrintWriter err = spec.commandLine().getErr();

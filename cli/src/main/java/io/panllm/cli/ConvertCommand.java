@@ -4,6 +4,7 @@ import io.panllm.runtime.calibration.Imatrix;
 import io.panllm.runtime.calibration.ImatrixFile;
 import io.panllm.runtime.convert.ConvertException;
 import io.panllm.runtime.convert.Converter;
+import io.panllm.runtime.convert.HfExport;
 import io.panllm.runtime.convert.ModelSource;
 import io.panllm.runtime.convert.QuantPolicy;
 import io.panllm.runtime.convert.RandomInit;
@@ -33,7 +34,8 @@ import picocli.CommandLine.Spec;
                 "Mixed types follow llama.cpp's llama-quantize (output in Q6_K, some attn_v/ffn_down in Q6_K for Q4_K_M).",
                 "The type can also follow INPUT, as in llama-quantize: panllm convert model.gguf q4_0 -o out.gguf.",
                 "", "Examples:", "  panllm convert ./Llama-3.2-1B -o llama-1b-q4_k_m.gguf --type q4_k_m",
-                "  panllm convert --random-init llama-3.2-1b --type q4_0 -o random-1b-q4_0.gguf"})
+                "  panllm convert --random-init llama-3.2-1b --type q4_0 -o random-1b-q4_0.gguf",
+                "  panllm convert llama-1b-f16.gguf -o ./llama-1b-hf --to safetensors --type bf16"})
 final class ConvertCommand implements Callable<Integer> {
     static final String DEFAULT_TYPE = "f16";
 
@@ -43,7 +45,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "1", arity = "0..1", paramLabel = "TYPE", description = "target type, as --type")
     String positionalType;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.gguf", description = "output GGUF file")
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "output GGUF file, or directory for --to safetensors")
     Path output;
 
     @Option(names = "--type", paramLabel = "TYPE", description = "target type (default: " + DEFAULT_TYPE + ")")
@@ -80,13 +82,29 @@ final class ConvertCommand implements Callable<Integer> {
             + " weighted quantization as llama-quantize --imatrix")
     Path imatrix;
 
+    @Option(names = "--to", paramLabel = "FORMAT", description = "output format: gguf or safetensors (a Hugging Face checkpoint"
+            + " directory; types f32 f16 bf16 nf4 fp4 int8). Default: gguf for OUT.gguf, safetensors for a directory or a name"
+            + " without extension")
+    String to;
+
+    @Option(names = "--max-shard-size", paramLabel = "BYTES", defaultValue = "5GB",
+            description = "safetensors output: largest shard, e.g. 5GB, 500MB (default: ${DEFAULT-VALUE})")
+    String maxShardSize;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        TargetType target = TargetType.parse(resolvePositionals());
+        String typeName = resolvePositionals();
         PrintWriter out = spec.commandLine().getOut();
+        if (writesHuggingFace()) {
+            if (imatrix != null) {
+                throw new IllegalArgumentException("--imatrix applies to GGUF output only");
+            }
+            return exportHuggingFace(out, typeName);
+        }
+        TargetType target = TargetType.parse(typeName);
         if (target.isExtension() && !allowExtensionTypes) {
             if (target == TargetType.FP4) {
                 throw new IllegalArgumentException("fp4 has no GGUF type llama.cpp can read: add --allow-extension-types "
@@ -102,6 +120,7 @@ final class ConvertCommand implements Callable<Integer> {
                 target = TargetType.IQ4_NL;
             }
         }
+        OutputPaths.refuseInputs("-o", output, input == null ? null : Path.of(input), vocab, imatrix);
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists (add --force to overwrite)");
         }
@@ -130,6 +149,69 @@ final class ConvertCommand implements Callable<Integer> {
             result.parametersPerType().forEach((t, p) -> out.printf("  %-8s %,15d parameters%n", t, p));
         }
         return ExitCodes.OK;
+    }
+
+    private boolean writesHuggingFace() {
+        if (to != null) {
+            return switch (to.toLowerCase(java.util.Locale.ROOT)) {
+                case "gguf" -> false;
+                case "safetensors", "hf" -> true;
+                default -> throw new IllegalArgumentException("--to must be gguf or safetensors, not '" + to + "'");
+            };
+        }
+        String name = output.getFileName() == null ? "" : output.getFileName().toString();
+        return !name.endsWith(".gguf") && (Files.isDirectory(output) || !name.contains("."));
+    }
+
+    /** convert -o DIR --to safetensors: a Hugging Face checkpoint directory. */
+    private int exportHuggingFace(PrintWriter out, String typeName) throws Exception {
+        HfExport.Format format = HfExport.Format.parse(typeName);
+        long shardBytes = parseBytes(maxShardSize);
+        Path target = output.toAbsolutePath().normalize();
+        Path inputPath = input == null ? null : Path.of(input);
+        if (inputPath != null && inputPath.toAbsolutePath().normalize().startsWith(target)) {
+            throw new IllegalArgumentException("the output " + output + " holds the input " + input + "; choose another directory");
+        }
+        OutputPaths.refuseInputsInside("-o", target, inputPath, vocab);
+        if (Files.exists(target) && !force) {
+            throw new IllegalArgumentException(output + " exists (add --force to replace it)");
+        }
+        if (Files.exists(target) && !Files.isDirectory(target)) {
+            throw new IllegalArgumentException(output + " is a file; a Hugging Face checkpoint is a directory");
+        }
+        try (ModelSource source = openSource()) {
+            out.printf("converting %s -> %s (Hugging Face checkpoint, %s)%n", source.description(), output,
+                    format.name().toLowerCase(java.util.Locale.ROOT));
+            out.flush();
+            HfExport.Result result = HfExport.export(source, format, target, shardBytes, force);
+            long bytes = 0;
+            for (Path f : result.files()) {
+                bytes += Files.size(f);
+            }
+            out.printf("wrote %s: %d files, %s, %,d parameters%n", result.directory(), result.files().size(), Table.bytes(bytes),
+                    result.parameters());
+            result.notes().forEach(n -> out.println("note: " + n));
+        }
+        return ExitCodes.OK;
+    }
+
+    /** "5GB", "500MB", "1000" (bytes); decimal units, as transformers' max_shard_size. */
+    static long parseBytes(String s) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*(|B|KB|MB|GB)\\s*").matcher(s);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("--max-shard-size must be a size like 5GB or 500MB, not '" + s + "'");
+        }
+        long unit = switch (m.group(2).toUpperCase(java.util.Locale.ROOT)) {
+            case "KB" -> 1_000L;
+            case "MB" -> 1_000_000L;
+            case "GB" -> 1_000_000_000L;
+            default -> 1L;
+        };
+        long n = Long.parseLong(m.group(1));
+        if (n <= 0) {
+            throw new IllegalArgumentException("--max-shard-size must be positive");
+        }
+        return Math.multiplyExact(n, unit);
     }
 
     private ModelSource openSource() throws Exception {

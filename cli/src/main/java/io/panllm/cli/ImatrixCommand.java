@@ -56,11 +56,7 @@ final class ImatrixCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        for (Path input : new Path[] {model, textFile}) {
-            if (Files.exists(output) && Files.exists(input) && Files.isSameFile(output, input)) {
-                throw new IllegalArgumentException("-o " + output + " is an input file");
-            }
-        }
+        OutputPaths.refuseInputs("-o", output, model, textFile);
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists (add --force to overwrite)");
         }

@@ -176,6 +176,7 @@ final class InfoCommand implements Callable<Integer> {
                     + (q.bnb4bitUseDoubleQuant() ? " double-quantized" : "") + ", compute " + q.bnb4bitComputeDtype() : "")
                     + (q.loadIn8bit() ? " LLM.int8" : ""));
         }
+        c.unsupported().forEach(u -> t.row("not supported", u));
         t.print(out);
     }
 

@@ -1,5 +1,6 @@
 package io.panllm.cli;
 
+import io.panllm.io.TemporaryFiles;
 import java.util.concurrent.atomic.AtomicBoolean;
 import sun.misc.Signal;
 
@@ -19,6 +20,7 @@ final class Interrupts {
         try {
             Signal.handle(new Signal("INT"), signal -> {
                 if (REQUESTED.getAndSet(true)) {
+                    TemporaryFiles.deleteAll(); // halt runs no shutdown hooks
                     Runtime.getRuntime().halt(ExitCodes.INTERRUPTED);
                 }
                 System.err.println("\n[interrupted: stopping; Ctrl-C again to quit at once]");

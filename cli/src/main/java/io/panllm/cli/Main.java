@@ -6,7 +6,19 @@ import picocli.CommandLine.Command;
 /** The {@code panllm} command: dispatches to the sub-commands and turns failures into exit codes. */
 @Command(name = "panllm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Quantized Llama-family models on the JVM: run, convert, evaluate and compare formats.",
-        subcommands = {ChatCommand.class, GenerateCommand.class, PerplexityCommand.class, TokenizeCommand.class, BenchCommand.class, ConvertCommand.class, ImatrixCommand.class, InfoCommand.class, CompareCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {
+                ChatCommand.class,
+                GenerateCommand.class,
+                PerplexityCommand.class,
+                TokenizeCommand.class,
+                TemplateCommand.class,
+                BenchCommand.class,
+                ServeCommand.class,
+                ConvertCommand.class,
+                ImatrixCommand.class,
+                InfoCommand.class,
+                CompareCommand.class,
+                CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  error in an input file or model, or while running", "  2  usage error (unknown option, bad value, prompt too long for -c)",
                 "  3  GPU error (no device, out of memory)", "130  interrupted (Ctrl-C)"})

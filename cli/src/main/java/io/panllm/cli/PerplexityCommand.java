@@ -65,6 +65,9 @@ final class PerplexityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (klBase != null && klCompare == null) {
+            OutputPaths.refuseInputs("--kl-divergence-base", klBase, modelOptions.modelPath(), textFile);
+        }
         try (LoadedModel loaded = modelOptions.open()) {
             if (loaded.randomWeights()) {
                 spec.commandLine().getErr().println("warning: " + loaded.path() + " has random weights (convert --random-init): "

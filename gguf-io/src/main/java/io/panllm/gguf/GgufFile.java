@@ -142,7 +142,7 @@ public final class GgufFile implements AutoCloseable {
         int typeId = in.i32("type of '" + name + "'");
         GgmlType type = GgmlType.fromId(Integer.toUnsignedLong(typeId));
         if (type == null) {
-            throw in.error("tensor '" + name + "' has unknown tensor type id " + Integer.toUnsignedString(typeId));
+            throw in.error("tensor '" + name + "' has " + GgmlType.unknownIdMessage(Integer.toUnsignedLong(typeId)));
         }
         if (shape[0] % type.blockSize != 0) {
             throw in.error("tensor '" + name + "' row length " + shape[0] + " is not a multiple of the " + type

@@ -29,7 +29,7 @@ public final class BnbCheckpointWriter {
     }
 
     /** Files copied beside the weights when the source has them. */
-    private static final List<String> SIDE_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+    public static final List<String> SIDE_FILES = List.of("tokenizer.json", "tokenizer_config.json",
             "special_tokens_map.json", "generation_config.json", "tokenizer.model");
 
     /**
@@ -75,7 +75,12 @@ public final class BnbCheckpointWriter {
 
     /** transformers replaces the decoder's nn.Linear layers; embeddings and lm_head stay as they are. */
     static boolean isQuantizedLinear(SafetensorsTensor tensor) {
-        return tensor.name().endsWith("_proj.weight") && tensor.shape().length == 2;
+        return isQuantizedLinear(tensor.name(), tensor.shape().length);
+    }
+
+    /** Whether transformers + bitsandbytes quantize the tensor of this HF name and rank. */
+    public static boolean isQuantizedLinear(String name, int rank) {
+        return name.endsWith("_proj.weight") && rank == 2;
     }
 
     private static void writeConfig(Path source, Path target, ObjectNode quantization) throws IOException {

@@ -18,11 +18,21 @@ import java.util.List;
  * head_dim = hidden_size / num_attention_heads, rms_norm_eps 1e-6, rope_theta 10000,
  * max_position_embeddings 2048, tie_word_embeddings false, hidden_act silu).
  *
+ * <p>Both layouts of RoPE settings are read: transformers 4.x writes top-level {@code rope_theta}
+ * and {@code rope_scaling} ({@code rope_type} or the older {@code type}); transformers 5 writes
+ * {@code rope_parameters} holding {@code rope_theta}, {@code rope_type} and the scaling keys. Keys
+ * whose value changes the model's math in a way panllm does not implement (a rope type other
+ * than default, linear and llama3, partial rotary embeddings, biases, sliding windows, ...) are
+ * listed in {@link #unsupported()}; {@link #requireSupported()} refuses them by name, so that no
+ * such model is ever converted with a silently wrong default.
+ *
  * @param bosTokenIds bos_token_id as a list (config files hold an int, a list or null)
  * @param eosTokenIds eos_token_id as a list (Llama 3 instruct lists three)
  * @param torchDtype torch_dtype (or the newer key dtype), e.g. "bfloat16"; null if absent
  * @param ropeScaling null when rope_scaling is absent or null
  * @param quantizationConfig null when the checkpoint is not quantized
+ * @param unsupported one line per key that changes the math and that panllm does not implement,
+ *     naming the key and its value; empty for a model panllm computes exactly
  */
 public record HfConfig(
         List<String> architectures,
@@ -43,7 +53,8 @@ public record HfConfig(
         List<Integer> eosTokenIds,
         String torchDtype,
         String hiddenAct,
-        QuantizationConfig quantizationConfig) {
+        QuantizationConfig quantizationConfig,
+        List<String> unsupported) {
 
     /**
      * rope_scaling. For Llama 3 ({@code rope_type} "llama3"): factor, low_freq_factor,
@@ -80,6 +91,16 @@ public record HfConfig(
         architectures = List.copyOf(architectures);
         bosTokenIds = List.copyOf(bosTokenIds);
         eosTokenIds = List.copyOf(eosTokenIds);
+        unsupported = List.copyOf(unsupported);
+    }
+
+    /** Throws naming every key in {@link #unsupported()}; returns this when there is none. */
+    public HfConfig requireSupported(String where) {
+        if (!unsupported.isEmpty()) {
+            throw new HfConfigException(where + ": " + String.join("; ", unsupported)
+                    + " (not implemented by panllm, which would compute a different model)");
+        }
+        return this;
     }
 
     /** Reads {@code config.json}, or the config.json inside a directory. */
@@ -127,6 +148,11 @@ public record HfConfig(
                     + heads + " and head_dim is not given");
         }
         String torchDtype = r.has("torch_dtype") ? r.string("torch_dtype", null) : r.string("dtype", null);
+        List<String> unsupported = new ArrayList<>();
+        Rope rope = Rope.read(r, unsupported);
+        MathKeys.check(root, unsupported);
+        QuantizationConfig quantization = quantization(r.object("quantization_config"), where + ": quantization_config",
+                unsupported);
         return new HfConfig(
                 r.strings("architectures"),
                 r.string("model_type", null),
@@ -137,8 +163,8 @@ public record HfConfig(
                 kvHeads,
                 headDim,
                 r.positiveDouble("rms_norm_eps", 1e-6),
-                r.positiveDouble("rope_theta", 10000.0),
-                ropeScaling(r.object("rope_scaling"), where + ": rope_scaling"),
+                rope.theta(),
+                rope.scaling(),
                 r.has("max_position_embeddings") ? r.positiveInt("max_position_embeddings") : 2048,
                 r.positiveInt("vocab_size"),
                 r.bool("tie_word_embeddings", false),
@@ -146,33 +172,18 @@ public record HfConfig(
                 r.ints("eos_token_id"),
                 torchDtype,
                 r.string("hidden_act", "silu"),
-                quantization(r.object("quantization_config"), where + ": quantization_config"));
+                quantization,
+                unsupported);
     }
 
-    private static RopeScaling ropeScaling(JsonNode node, String where) {
+    private static QuantizationConfig quantization(JsonNode node, String where, List<String> unsupported) {
         if (node == null) {
             return null;
         }
         Reader r = new Reader(node, where);
-        String type = r.has("rope_type") ? r.string("rope_type", null) : r.string("type", null);
-        if (type == null) {
-            throw new HfConfigException(where + ": neither rope_type nor type is given");
-        }
-        if (type.equals("llama3")) {
-            return new RopeScaling(type, r.positiveDouble("factor", Double.NaN), r.positiveDouble("low_freq_factor", Double.NaN),
-                    r.positiveDouble("high_freq_factor", Double.NaN), r.positiveInt("original_max_position_embeddings"));
-        }
-        return new RopeScaling(type, r.positiveDouble("factor", Double.NaN), Double.NaN, Double.NaN,
-                r.has("original_max_position_embeddings") ? r.positiveInt("original_max_position_embeddings") : 0);
-    }
-
-    private static QuantizationConfig quantization(JsonNode node, String where) {
-        if (node == null) {
-            return null;
-        }
-        Reader r = new Reader(node, where);
-        boolean in4 = r.bool("load_in_4bit", false);
-        boolean in8 = r.bool("load_in_8bit", false);
+        // BitsAndBytesConfig.to_dict writes both the public flags and their private fields; either may be missing.
+        boolean in4 = r.bool("load_in_4bit", r.bool("_load_in_4bit", false));
+        boolean in8 = r.bool("load_in_8bit", r.bool("_load_in_8bit", false));
         String method = r.string("quant_method", in4 || in8 ? "bitsandbytes" : null);
         String quantType = r.string("bnb_4bit_quant_type", "fp4"); // bitsandbytes' own default
         if (in4 && !quantType.equals("nf4") && !quantType.equals("fp4")) {
@@ -181,12 +192,19 @@ public record HfConfig(
         if (in4 && in8) {
             throw new HfConfigException(where + ": load_in_4bit and load_in_8bit are both true");
         }
+        if (method != null && !method.equals("bitsandbytes")) {
+            unsupported.add("quantization_config.quant_method '" + method + "' (panllm reads bitsandbytes checkpoints)");
+        }
+        String storage = r.string("bnb_4bit_quant_storage", "uint8");
+        if (in4 && !storage.equals("uint8")) {
+            unsupported.add("quantization_config.bnb_4bit_quant_storage '" + storage + "' (panllm reads uint8 storage)");
+        }
         return new QuantizationConfig(method, in4, in8, quantType, r.bool("bnb_4bit_use_double_quant", false),
                 r.string("bnb_4bit_compute_dtype", "float32"), r.strings("llm_int8_skip_modules"));
     }
 
     /** Typed access to one JSON object; a present key of the wrong type is an error naming it. */
-    private record Reader(JsonNode node, String where) {
+    record Reader(JsonNode node, String where) {
         boolean has(String key) {
             JsonNode v = node.get(key);
             return v != null && !v.isNull();

@@ -113,7 +113,94 @@ public final class SafetensorsWriter {
 
     /** Writes the file (through a temporary file in the target's directory, renamed atomically). */
     public void write(Path target) throws IOException {
-        List<Pending> dataOrder = new ArrayList<>(tensors.values());
+        write(target, new ArrayList<>(tensors.values()));
+    }
+
+    /** Bytes of tensor data declared so far. */
+    public long dataBytes() {
+        return tensors.values().stream().mapToLong(Pending::byteSize).sum();
+    }
+
+    /**
+     * Writes the tensors into {@code directory} as transformers' save_pretrained lays them out:
+     * one {@code model.safetensors} when they fit in {@code maxShardBytes}, else shards
+     * {@code model-0000i-of-0000n.safetensors} of at most that size (a tensor larger than that
+     * gets a shard of its own) and {@code model.safetensors.index.json} mapping every tensor to
+     * its shard, with the total data size. Tensors of one module ({@code X.weight},
+     * {@code X.weight.absmax}, {@code X.SCB}, ...) stay in the same shard, as transformers keeps
+     * a module's state together. Tensors are cut into shards in the order they were declared.
+     *
+     * @return the files written, the index last
+     */
+    public List<Path> writeSharded(Path directory, long maxShardBytes) throws IOException {
+        if (maxShardBytes <= 0) {
+            throw new IllegalArgumentException("shard size must be positive");
+        }
+        List<List<Pending>> shards = new ArrayList<>();
+        List<Pending> current = new ArrayList<>();
+        long currentBytes = 0;
+        String currentModule = null;
+        for (Pending p : tensors.values()) {
+            String module = moduleOf(p.name);
+            if (!current.isEmpty() && !module.equals(currentModule) && currentBytes + p.byteSize > maxShardBytes) {
+                shards.add(current);
+                current = new ArrayList<>();
+                currentBytes = 0;
+            }
+            current.add(p);
+            currentBytes += p.byteSize;
+            currentModule = module;
+        }
+        if (!current.isEmpty() || shards.isEmpty()) {
+            shards.add(current);
+        }
+        List<Path> written = new ArrayList<>();
+        if (shards.size() == 1) {
+            Path single = directory.resolve(SafetensorsCheckpoint.SINGLE_FILE);
+            write(single, shards.getFirst());
+            written.add(single);
+            return written;
+        }
+        java.util.TreeMap<String, String> weightMap = new java.util.TreeMap<>();
+        for (int i = 0; i < shards.size(); i++) {
+            String file = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+            write(directory.resolve(file), shards.get(i));
+            written.add(directory.resolve(file));
+            shards.get(i).forEach(p -> weightMap.put(p.name, file));
+        }
+        ByteArrayOutputStream index = new ByteArrayOutputStream();
+        try (JsonGenerator json = SafetensorsHeader.JSON.createGenerator(index)) {
+            json.useDefaultPrettyPrinter();
+            json.writeStartObject();
+            json.writeObjectFieldStart("metadata");
+            json.writeNumberField("total_size", dataBytes());
+            json.writeEndObject();
+            json.writeObjectFieldStart("weight_map");
+            for (Map.Entry<String, String> e : weightMap.entrySet()) {
+                json.writeStringField(e.getKey(), e.getValue());
+            }
+            json.writeEndObject();
+            json.writeEndObject();
+        }
+        index.write('\n');
+        Path indexFile = directory.resolve(SafetensorsCheckpoint.INDEX_FILE);
+        AtomicFile.write(indexFile, index.toByteArray());
+        written.add(indexFile);
+        return written;
+    }
+
+    /** "model.layers.0.mlp.up_proj" for up_proj.weight, .weight.absmax, .SCB, .weight_format, .weight.quant_state.*. */
+    private static String moduleOf(String name) {
+        int weight = name.indexOf(".weight");
+        if (weight >= 0) {
+            return name.substring(0, weight);
+        }
+        int dot = name.lastIndexOf('.');
+        return dot < 0 ? name : name.substring(0, dot);
+    }
+
+    private void write(Path target, List<Pending> tensorsOfFile) throws IOException {
+        List<Pending> dataOrder = new ArrayList<>(tensorsOfFile);
         dataOrder.sort(Comparator.comparingInt((Pending p) -> REFERENCE_DTYPE_ORDER.indexOf(p.dtype)).reversed()
                 .thenComparing((Pending p) -> p.name.getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
         byte[] header = header(dataOrder);

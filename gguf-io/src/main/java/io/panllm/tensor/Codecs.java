@@ -28,6 +28,10 @@ final class Codecs {
         return Collections.unmodifiableMap(codecs);
     }
 
+    static boolean has(GgmlType type) {
+        return CODECS.containsKey(type);
+    }
+
     static BlockCodec of(GgmlType type) {
         Objects.requireNonNull(type, "type");
         BlockCodec codec = CODECS.get(type);

@@ -1,5 +1,8 @@
 package io.panllm.tensor;
 
+import java.util.List;
+import java.util.Map;
+
 /**
  * The tensor type registry: the one place that knows, per type, its GGUF id, how many elements a
  * block holds and how many bytes a block takes. Its codec (quantize / dequantize) comes from
@@ -115,6 +118,55 @@ public enum GgmlType {
             }
         }
         return null;
+    }
+
+    /**
+     * Ids that GGUF files in the wild carry and this registry does not know, with what they are:
+     * types llama.cpp dropped from GGUF, llama.cpp types newer than panllm's list, and the ids of
+     * ik_llama.cpp (a fork of llama.cpp with its own quantization types, ggml.h of 2026-08).
+     */
+    private static final Map<Long, String> FOREIGN_IDS = foreignIds();
+
+    private static Map<Long, String> foreignIds() {
+        Map<Long, String> m = new java.util.TreeMap<>();
+        String[] removed = {"31 Q4_0_4_4", "32 Q4_0_4_8", "33 Q4_0_8_8", "36 IQ4_NL_4_4", "37 IQ4_NL_4_8", "38 IQ4_NL_8_8"};
+        for (String r : removed) {
+            String[] idName = r.split(" ");
+            m.put(Long.parseLong(idName[0]), "llama.cpp's " + idName[1] + ", removed from GGUF by llama.cpp (it repacks at load time now)");
+        }
+        m.put(40L, "llama.cpp's NVFP4, newer than the types panllm knows");
+        m.put(41L, "llama.cpp's Q1_0 (ik_llama.cpp's Q1_0_G128), newer than the types panllm knows");
+        m.put(42L, "llama.cpp's Q2_0, newer than the types panllm knows");
+        m.put(36L, m.get(36L) + "; in ik_llama.cpp its I2_S (BitNet)");
+        String ik = "97 Q8_0_X4, 98 Q8_1_X4, 99 Q8_2_X4, 133 Q6_0, 134 IQ1_BN, 135 IQ2_BN, 136 Q8_K64, 137 IQ2_K, 138 IQ3_K,"
+                + " 139 IQ4_K, 140 IQ5_K, 141 IQ6_K, 142 IQ2_TN, 143 IQ1_TN, 144 IQ4_KS, 145 IQ2_KS, 146 IQ4_KSS, 147 Q8_K16,"
+                + " 148 Q8_K32, 149 Q8_KR8, 150 Q8_K128, 151 Q8_KV, 152 IQ5_KS, 153 IQ2_KT, 154 IQ3_KT, 155 IQ4_KT, 156 IQ3_KS,"
+                + " 157 IQ2_KL, 158 IQ1_KT, 202 Q4_0_R8, 206 Q5_0_R4, 208 Q8_0_R8, 210 Q2_K_R4, 211 Q3_K_R4, 212 Q4_K_R4,"
+                + " 213 Q5_K_R4, 214 Q6_K_R4, 216 IQ2_XXS_R4, 217 IQ2_XS_R4, 218 IQ3_XXS_R4, 219 IQ1_S_R4, 220 IQ4_NL_R4,"
+                + " 221 IQ3_S_R4, 222 IQ2_S_R4, 223 IQ4_XS_R8, 229 IQ1_M_R4, 230 BF16_R16, 233 Q6_0_R4, 335 IQ2_BN_R4,"
+                + " 337 IQ2_K_R4, 338 IQ3_K_R4, 339 IQ4_K_R4, 340 IQ5_K_R4, 344 IQ4_KS_R4, 352 IQ5_KS_R4, 353 MXFP4_R8,"
+                + " 397 Q8_K_R16, 398 Q8_KV_R8, 399 Q8_K_R8";
+        for (String e : ik.split(", ")) {
+            String[] idName = e.split(" ");
+            m.put(Long.parseLong(idName[0]), "ik_llama.cpp's " + idName[1] + ", a type of that fork and not of GGUF as llama.cpp defines it");
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * Why a tensor type id cannot be read: which program's type it is when known (an
+     * ik_llama.cpp type, one llama.cpp removed or added later), and the types panllm reads.
+     */
+    public static String unknownIdMessage(long id) {
+        String known = FOREIGN_IDS.get(id);
+        return "unknown tensor type id " + id + ": " + (known != null ? known : "not a type of GGUF as llama.cpp defines it, nor of a fork panllm knows")
+                + "; panllm reads " + supported().stream().map(GgmlType::name).collect(java.util.stream.Collectors.joining(", "))
+                + " (convert the model from its original weights with llama.cpp or panllm)";
+    }
+
+    /** The types panllm can decode (every type with a codec), in registry order. */
+    public static List<GgmlType> supported() {
+        return java.util.Arrays.stream(values()).filter(Codecs::has).toList();
     }
 
     /** The type with this (case-insensitive) name such as "q4_0", or null. */

@@ -52,6 +52,11 @@ public final class DeviceCheck {
                     }
                 }
             }
+            for (WeightFormat format : DP4A_FORMATS) {
+                CudaKernel kernel = checks.dp4aKernels().kernel(format);
+                System.out.printf(Locale.ROOT, "  %s: %d registers, %d bytes local memory%n", kernel.name(),
+                        kernel.registers(), kernel.localBytes());
+            }
             if (profile) {
                 try (KernelBenchmarks bench = new KernelBenchmarks(context, checks.stream(), checks.gemvKernels(), random)) {
                     KernelBenchmarks.Timing timing = bench.gemv(WeightFormat.valueOf(args[1]),
@@ -63,12 +68,33 @@ public final class DeviceCheck {
                 System.exit(0);
             }
             boolean allPassed = printChecks(runChecks(checks));
-            if (!quick) {
+            if (List.of(args).contains("--dp4a")) {
+                runDp4aBenchmarks(context, checks, random);
+            } else if (!quick) {
                 runBenchmarks(context, checks, random, benchFormats);
             }
             System.out.println(allPassed ? "ALL CHECKS PASSED" : "SOME CHECKS FAILED");
             System.exit(allPassed ? 0 : 1);
         }
+    }
+
+    /** The formats of the dp4a GEMVs (null: INT8 rows). */
+    static final List<WeightFormat> DP4A_FORMATS = java.util.Arrays.asList(WeightFormat.Q4_0, WeightFormat.Q8_0,
+            WeightFormat.IQ4_NL, WeightFormat.NF4, WeightFormat.Q4_K, WeightFormat.Q5_K, null);
+
+    /**
+     * The dp4a GEMV of {@code format} (null: INT8) at awkward sizes: one row, rows not a multiple of
+     * the CTA's 8, widths that end in a partial stage, several stages.
+     */
+    static List<KernelChecks.Result> dp4aChecks(KernelChecks checks, WeightFormat format) {
+        List<KernelChecks.Result> results = new ArrayList<>();
+        int[][] shapes = {{1, 1}, {37, 3 * KernelChecks.dp4aColumns(format, 1)}, {4099, KernelChecks.dp4aColumns(format, 2144)},
+                {302, KernelChecks.dp4aColumns(format, 8224)}};
+        for (int[] shape : shapes) {
+            int cols = KernelChecks.dp4aColumns(format, shape[1]);
+            results.add(format == null ? checks.gemvDp4aInt8(shape[0], cols) : checks.gemvDp4a(format, shape[0], cols));
+        }
+        return results;
     }
 
     /** Every check at awkward sizes: rows not a multiple of 32, columns not of 256, a single block. */
@@ -85,6 +111,11 @@ public final class DeviceCheck {
                     results.add(checks.gemv(format, variant, 302, KernelChecks.columns(format, 8224)));
                 }
             }
+        }
+        results.add(checks.quantizeActivations(4096));
+        results.add(checks.quantizeActivations(14336 + 32));
+        for (WeightFormat format : DP4A_FORMATS) {
+            results.addAll(dp4aChecks(checks, format));
         }
         for (DecodeKernels.RowFormat format : DecodeKernels.RowFormat.values()) {
             results.add(checks.embed(format, 1031, 2080));
@@ -153,6 +184,48 @@ public final class DeviceCheck {
                         t.gigabytesPerSecond(), 100 * t.gigabytesPerSecond() * 1e9 / copyBandwidth, t.relativeError());
             }
             cublasTiming(context, checks);
+        }
+    }
+
+    /**
+     * The dp4a GEMVs at the Llama shapes, for Q4_0, Q8_0 and Q4_K next to the default kernel of the
+     * format, F16's kernel at the same shapes, and the quantization of x; one table as runBenchmarks prints.
+     */
+    private static void runDp4aBenchmarks(CudaContext context, KernelChecks checks, Random random) {
+        try (KernelBenchmarks bench = new KernelBenchmarks(context, checks.stream(), checks.gemvKernels(), random)) {
+            double copyBandwidth = bench.copyBandwidth(1L << 30);
+            System.out.printf(Locale.ROOT, "%ndevice-to-device copy of 1 GiB: %.0f GB/s (read + write)%n", copyBandwidth / 1e9);
+            List<KernelBenchmarks.Timing> timings = new ArrayList<>();
+            int[][] shapes = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {128256, 2048}, {4096, 4096}, {14336, 4096}, {4096, 14336}};
+            for (WeightFormat format : DP4A_FORMATS) {
+                for (int[] shape : shapes) {
+                    if (format == WeightFormat.Q4_0 || format == WeightFormat.Q8_0 || format == WeightFormat.Q4_K) {
+                        timings.add(bench.gemv(format, GemvKernels.defaultVariant(format, shape[0], shape[1]),
+                                GemvKernels.MAX_THREADS, shape[0], shape[1]));
+                    }
+                    timings.add(bench.gemvDp4a(checks.dp4aKernels(), format, shape[0], shape[1]));
+                }
+            }
+            for (int[] shape : shapes) {
+                timings.add(bench.gemv(WeightFormat.F16, GemvKernels.Variant.ONE_ROW_PER_CTA, GemvKernels.MAX_THREADS,
+                        shape[0], shape[1]));
+            }
+            for (int cols : new int[] {2048, 4096, 14336}) {
+                try (DeviceBuffer x = context.allocate(4L * cols); DeviceBuffer xq = context.allocate(Dp4aGemv.activationBytes(cols))) {
+                    x.fillWords(Float.floatToRawIntBits(0.5f), checks.stream());
+                    timings.add(bench.time("quantize x (dp4a)", String.valueOf(cols), 4L * cols + Dp4aGemv.activationBytes(cols),
+                            i -> checks.dp4aKernels().quantize(checks.stream(), x, xq, cols)));
+                }
+            }
+            System.out.println();
+            System.out.println("| kernel | shape | MB moved | floor us | graph us | stream us | GB/s | of copy BW | rel. error |");
+            System.out.println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            for (KernelBenchmarks.Timing t : timings) {
+                System.out.printf(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f%% | %.1e |%n",
+                        t.name(), t.shape(), t.bytes() / 1e6, t.floorMicros(copyBandwidth), t.graphMicros(),
+                        t.streamMicros(), t.gigabytesPerSecond(), 100 * t.gigabytesPerSecond() * 1e9 / copyBandwidth,
+                        t.relativeError());
+            }
         }
     }
 

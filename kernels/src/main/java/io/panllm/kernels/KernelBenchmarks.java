@@ -1,5 +1,6 @@
 package io.panllm.kernels;
 
+import io.panllm.kernels.reference.Dp4aReference;
 import io.panllm.kernels.reference.GemvReference;
 
 import java.lang.foreign.Arena;
@@ -108,6 +109,64 @@ public final class KernelBenchmarks implements AutoCloseable {
                 }
                         + (maxThreads == GemvKernels.MAX_THREADS ? "" : " " + maxThreads + " thr");
                 return new Timing(name, rows + "x" + cols, bytes, graphMicros, streamMicros, error);
+            } finally {
+                weights.forEach(DeviceBuffer::close);
+            }
+        }
+    }
+
+    /**
+     * y = W x^ with the dp4a kernel of {@code format} (null: INT8 rows with random row scales),
+     * x quantized once before the timing (per step it is shared by several matrices; it is timed
+     * on its own); W copies rotate as in {@link #gemv}. Checked against {@link Dp4aReference}.
+     */
+    public Timing gemvDp4a(Dp4aGemv dp4a, WeightFormat format, int rows, int cols) {
+        long matrixBytes = format == null ? (long) rows * cols : format.matrixBytes(rows, cols);
+        long l2 = context.device().l2CacheBytes();
+        int copies = (int) Math.min(64, Math.max(1, (3 * l2 + matrixBytes - 1) / matrixBytes));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hostWeights;
+            byte[] codes = null;
+            float[] scales = new float[rows];
+            if (format == null) {
+                codes = new byte[Math.multiplyExact(rows, cols)];
+                random.nextBytes(codes);
+                for (int r = 0; r < rows; r++) {
+                    scales[r] = (float) (random.nextDouble() * 0.02 + 1e-4);
+                }
+                hostWeights = arena.allocateFrom(ValueLayout.JAVA_BYTE, codes);
+            } else {
+                hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
+            }
+            float[] x = RandomWeights.gaussian(random, cols, 1.0);
+            List<DeviceBuffer> weights = new ArrayList<>();
+            try (DeviceBuffer xBuffer = context.allocate(4L * cols); DeviceBuffer y = context.allocate(4L * rows);
+                 DeviceBuffer xq = context.allocate(Dp4aGemv.activationBytes(cols));
+                 DeviceBuffer scaleBuffer = context.allocate(4L * rows)) {
+                xBuffer.copyFrom(arena.allocateFrom(ValueLayout.JAVA_FLOAT, x), stream);
+                scaleBuffer.copyFrom(arena.allocateFrom(ValueLayout.JAVA_FLOAT, scales), stream);
+                for (int i = 0; i < copies; i++) {
+                    DeviceBuffer copy = context.allocate(matrixBytes);
+                    weights.add(copy);
+                    copy.copyFrom(hostWeights, stream);
+                }
+                dp4a.quantize(stream, xBuffer, xq, cols);
+                IntConsumer launch = format == null
+                        ? i -> dp4a.gemvInt8(stream, weights.get(i % copies), scaleBuffer, xq, y, rows, cols)
+                        : i -> dp4a.gemv(stream, format, weights.get(i % copies), xq, y, rows, cols);
+                int launches = Math.max(copies, MIN_LAUNCHES_PER_BATCH);
+                double streamMicros = medianMicrosPerLaunch(launches, launch, false);
+                double graphMicros = medianMicrosPerLaunch(launches, launch, true);
+                y.fillWords(Float.floatToRawIntBits(Float.NaN), stream);
+                launch.accept(0);
+                MemorySegment result = arena.allocate(ValueLayout.JAVA_FLOAT, rows);
+                y.copyTo(result, stream);
+                float[] expected = format == null ? Dp4aReference.multiplyInt8(codes, scales, x, rows, cols)
+                        : Dp4aReference.multiply(format, hostWeights, x, rows, cols);
+                double error = KernelChecks.relativeError(result.toArray(ValueLayout.JAVA_FLOAT), expected);
+                long bytes = matrixBytes + Dp4aGemv.activationBytes(cols) + 4L * rows;
+                return new Timing("gemv " + (format == null ? "INT8" : format) + " v6 dp4a", rows + "x" + cols, bytes,
+                        graphMicros, streamMicros, error);
             } finally {
                 weights.forEach(DeviceBuffer::close);
             }

@@ -1,6 +1,7 @@
 package io.panllm.kernels;
 
 import io.panllm.kernels.reference.Dequantize;
+import io.panllm.kernels.reference.Dp4aReference;
 import io.panllm.kernels.reference.GemvReference;
 import io.panllm.kernels.reference.LayerReference;
 
@@ -34,6 +35,7 @@ public final class KernelChecks implements AutoCloseable {
     private final GemvKernels gemv;
     private final LayerKernels layer;
     private final DecodeKernels decode;
+    private final Dp4aGemv dp4a;
 
     public KernelChecks(CudaContext context, Random random) {
         this.context = context;
@@ -42,6 +44,100 @@ public final class KernelChecks implements AutoCloseable {
         this.gemv = new GemvKernels(context);
         this.layer = new LayerKernels(context);
         this.decode = new DecodeKernels(context);
+        this.dp4a = new Dp4aGemv(context);
+    }
+
+    public Dp4aGemv dp4aKernels() {
+        return dp4a;
+    }
+
+    /**
+     * The smallest row width {@link Dp4aGemv} takes for {@code format} (null: INT8) that is at least
+     * {@code cols}: whole units and 16-byte aligned rows (Q4_0 256, Q6_K 2048, ...).
+     */
+    public static int dp4aColumns(WeightFormat format, int cols) {
+        int unit = 32;
+        while (format == null ? !Dp4aGemv.takesInt8(unit) : !Dp4aGemv.takes(format, unit)) {
+            unit += 32;
+        }
+        return (cols + unit - 1) / unit * unit;
+    }
+
+    /**
+     * The int8 activations of the quantize kernel against the CPU's, code for code and scale for
+     * scale (the error is the share of differing codes plus the relative error of the (d, s) pairs);
+     * x has a zero block and a block with one large value.
+     */
+    public Result quantizeActivations(int cols) {
+        float[] x = RandomWeights.gaussian(random, cols, 1.0);
+        Arrays.fill(x, 0, 32, 0f);
+        x[40] = 50f;
+        byte[] expected = Dp4aReference.codes(x);
+        long bytes = Dp4aGemv.activationBytes(cols);
+        try (Arena arena = Arena.ofConfined(); DeviceBuffer xBuffer = upload(x); DeviceBuffer xq = context.allocate(bytes)) {
+            xq.fillBytes((byte) 0x55, stream);
+            dp4a.quantize(stream, xBuffer, xq, cols);
+            MemorySegment host = arena.allocate(bytes);
+            xq.copyTo(host, stream);
+            int differing = 0;
+            for (int i = 0; i < cols; i++) {
+                differing += host.get(ValueLayout.JAVA_BYTE, i) != expected[i] ? 1 : 0;
+            }
+            float[] meta = host.asSlice(cols, 8L * (cols / 32)).toArray(ValueLayout.JAVA_FLOAT);
+            float[] expectedMeta = new float[meta.length];
+            for (int b = 0; b < cols / 32; b++) {
+                float d = Dp4aReference.scale(x, b);
+                int sum = 0;
+                for (int i = 32 * b; i < 32 * b + 32; i++) {
+                    sum += expected[i];
+                }
+                expectedMeta[2 * b] = d;
+                expectedMeta[2 * b + 1] = d * sum;
+            }
+            double error = (double) differing / cols + relativeError(meta, expectedMeta);
+            return compare("quantize x to int8 blocks (dp4a)", String.valueOf(cols), error);
+        }
+    }
+
+    /** y = W x^ with the dp4a kernel of {@code format}, against {@link Dp4aReference}. */
+    public Result gemvDp4a(WeightFormat format, int rows, int cols) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hostWeights = RandomWeights.matrix(arena, random, format, rows, cols);
+            float[] x = RandomWeights.gaussian(random, cols, 1.0);
+            float[] expected = Dp4aReference.multiply(format, hostWeights, x, rows, cols);
+            try (DeviceBuffer weights = context.allocate(hostWeights.byteSize());
+                 DeviceBuffer xBuffer = upload(x);
+                 DeviceBuffer xq = context.allocate(Dp4aGemv.activationBytes(cols));
+                 DeviceBuffer y = poisoned(rows)) {
+                weights.copyFrom(hostWeights, stream);
+                dp4a.quantize(stream, xBuffer, xq, cols);
+                dp4a.gemv(stream, format, weights, xq, y, rows, cols);
+                return compare("gemv " + format + " dp4a", rows + "x" + cols, download(y, rows), expected);
+            }
+        }
+    }
+
+    /** y = W x^ for random LLM.int8 rows with the dp4a kernel, against {@link Dp4aReference}. */
+    public Result gemvDp4aInt8(int rows, int cols) {
+        byte[] codes = new byte[rows * cols];
+        random.nextBytes(codes);
+        float[] scales = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            scales[r] = (float) (random.nextDouble() * 0.02 + 1e-4);
+        }
+        float[] x = RandomWeights.gaussian(random, cols, 1.0);
+        float[] expected = Dp4aReference.multiplyInt8(codes, scales, x, rows, cols);
+        try (Arena arena = Arena.ofConfined();
+             DeviceBuffer weights = context.allocate(codes.length);
+             DeviceBuffer scaleBuffer = upload(scales);
+             DeviceBuffer xBuffer = upload(x);
+             DeviceBuffer xq = context.allocate(Dp4aGemv.activationBytes(cols));
+             DeviceBuffer y = poisoned(rows)) {
+            weights.copyFrom(arena.allocateFrom(ValueLayout.JAVA_BYTE, codes), stream);
+            dp4a.quantize(stream, xBuffer, xq, cols);
+            dp4a.gemvInt8(stream, weights, scaleBuffer, xq, y, rows, cols);
+            return compare("gemv INT8 dp4a", rows + "x" + cols, download(y, rows), expected);
+        }
     }
 
     public GemvKernels gemvKernels() {
@@ -434,6 +530,7 @@ public final class KernelChecks implements AutoCloseable {
 
     @Override
     public void close() {
+        dp4a.close();
         decode.close();
         layer.close();
         gemv.close();

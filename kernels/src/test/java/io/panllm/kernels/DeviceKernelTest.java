@@ -53,6 +53,25 @@ class DeviceKernelTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q4_0", "Q8_0", "IQ4_NL", "NF4", "Q4_K", "Q5_K"})
+    void dp4aGemvMatchesItsReference(WeightFormat format) {
+        assumeDevice();
+        for (KernelChecks.Result result : DeviceCheck.dp4aChecks(checks, format)) {
+            assertPassed(result);
+        }
+    }
+
+    @Test
+    void dp4aInt8GemvAndQuantizationMatchTheirReferences() {
+        assumeDevice();
+        for (KernelChecks.Result result : DeviceCheck.dp4aChecks(checks, null)) {
+            assertPassed(result);
+        }
+        assertPassed(checks.quantizeActivations(4096));
+        assertPassed(checks.quantizeActivations(96));
+    }
+
+    @ParameterizedTest
     @EnumSource(WeightFormat.class)
     void gemvMatchesReferenceAtAwkwardSizes(WeightFormat format) {
         assumeDevice();

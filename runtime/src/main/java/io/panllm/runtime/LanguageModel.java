@@ -34,6 +34,16 @@ public interface LanguageModel extends AutoCloseable {
         }
     }
 
+    /**
+     * {@link #decodeBatch} for greedy decoding: returns the most likely next token of each
+     * session (a GPU backend finds them on the device and copies back one id per sequence).
+     */
+    default int[] decodeBatchGreedy(java.util.List<? extends Session> sessions, int[] tokens) {
+        int[] next = new int[tokens.length];
+        decodeBatch(sessions, tokens, (i, logits) -> next[i] = Argmax.of(logits));
+        return next;
+    }
+
     /** A short description for logs and reports, e.g. "llama 1B Q4_0 on cpu (2 threads)". */
     String description();
 

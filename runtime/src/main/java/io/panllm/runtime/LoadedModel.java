@@ -200,6 +200,11 @@ public final class LoadedModel implements AutoCloseable {
         return onGpu() ? io.panllm.kernels.DeviceMemoryUse.peakBytes() : -1;
     }
 
+    /** The device's copy bandwidth in bytes per second ({@link CudaBackend#copyBandwidth}); NaN on the CPU. */
+    public double copyBandwidth() {
+        return backend instanceof CudaBackend cuda ? cuda.copyBandwidth() : Double.NaN;
+    }
+
     /** The Jinja chat template from the file's metadata, or null. */
     public String chatTemplate() {
         return chatTemplate;

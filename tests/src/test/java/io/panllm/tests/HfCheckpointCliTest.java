@@ -151,4 +151,54 @@ class HfCheckpointCliTest {
             assertThat(((io.panllm.gguf.GgufArray) f.metadata().get("tokenizer.ggml.tokens").value()).length()).isEqualTo(512);
         }
     }
+
+    /** convert -o DIR writes a Hugging Face checkpoint that converts back to a GGUF that generates. */
+    @Test
+    void convertWritesAHuggingFaceCheckpointDirectory() throws Exception {
+        Path ckpt = tinyNf4Checkpoint();
+        Path hf = dir.resolve("exported");
+        Cli.Result c = Cli.run("convert", ckpt.toString(), "-o", hf.toString(), "--type", "bf16");
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.out()).contains("Hugging Face checkpoint, bf16").contains("wrote");
+        assertThat(hf.resolve("config.json")).exists();
+        assertThat(hf.resolve("model.safetensors")).exists();
+        assertThat(hf.resolve("tokenizer.json")).exists();
+
+        Cli.Result again = Cli.run("convert", ckpt.toString(), "-o", hf.toString(), "--to", "safetensors", "--type", "int8");
+        assertThat(again.exitCode()).isNotZero();
+        assertThat(again.err()).contains("exists").hasLineCount(1);
+        Cli.Result q = Cli.run("convert", ckpt.toString(), "-o", hf.toString(), "--to", "safetensors", "--type", "q4_0", "--force");
+        assertThat(q.exitCode()).isNotZero();
+        assertThat(q.err()).contains("f32, f16, bf16, nf4, fp4 or int8").hasLineCount(1);
+        Cli.Result inside = Cli.run("convert", ckpt.resolve("model.safetensors").toString(), "-o", ckpt.toString(), "--to",
+                "safetensors", "--force");
+        assertThat(inside.exitCode()).isNotZero();
+        assertThat(inside.err()).contains("holds the input").hasLineCount(1);
+        assertThat(ckpt.resolve("model.safetensors")).exists();
+
+        Path gguf = dir.resolve("back.gguf");
+        Cli.Result back = Cli.run("convert", hf.toString(), "-o", gguf.toString(), "--type", "q8_0");
+        assertThat(back.exitCode()).as(back.err()).isZero();
+        Cli.Result g = Cli.run("generate", "-m", gguf.toString(), "-p", "hello", "-n", "3", "--temp", "0");
+        assertThat(g.exitCode()).as(g.err()).isZero();
+    }
+
+    /** A GGUF (SentencePiece vocabulary) to a sharded NF4 checkpoint: the note says what is missing. */
+    @Test
+    void ggufToShardedNf4Checkpoint() throws Exception {
+        Path hf = dir.resolve("llama2-nf4");
+        Cli.Result c = Cli.run("convert", Cli.data("gguf/llama-2-tiny-random.gguf").toString(), "-o", hf.toString(),
+                "--type", "nf4", "--max-shard-size", "200KB");
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.out()).contains("note: no tokenizer files").contains("tokenizer.model");
+        assertThat(hf.resolve("model.safetensors.index.json")).exists();
+        assertThat(hf.resolve("model-00001-of-")).doesNotExist();
+        io.panllm.hf.HfConfig config = io.panllm.hf.HfConfig.read(hf);
+        assertThat(config.isBnb4bit()).isTrue();
+        assertThat(config.unsupported()).isEmpty();
+        try (io.panllm.safetensors.SafetensorsCheckpoint st = io.panllm.safetensors.SafetensorsCheckpoint.open(hf)) {
+            assertThat(st.shards()).hasSizeGreaterThan(1);
+            assertThat(st.names()).contains("model.layers.0.self_attn.q_proj.weight.quant_state.bitsandbytes__nf4");
+        }
+    }
 }

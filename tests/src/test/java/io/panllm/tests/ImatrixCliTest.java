@@ -50,7 +50,7 @@ class ImatrixCliTest {
         assertThat(zero.err()).contains("-c");
         Cli.Result self = Cli.run("imatrix", "-m", text.toString(), "-f", text.toString(), "-o", text.toString());
         assertThat(self.exitCode()).isEqualTo(2);
-        assertThat(self.err()).contains("input file");
+        assertThat(self.err()).contains("is the input");
         Cli.Result notGguf = Cli.run("imatrix", "-m", text.toString(), "-f", text.toString(), "-o", dir.resolve("o.gguf").toString());
         assertThat(notGguf.exitCode()).isEqualTo(1);
         assertThat(notGguf.err().lines().count()).isEqualTo(1);

@@ -78,6 +78,16 @@ public interface Backend extends AutoCloseable {
             }
         }
 
+        /**
+         * {@link #decodeBatch} returning the argmax of each sequence's logits (greedy decoding);
+         * backends that can find them where the logits are override this.
+         */
+        default int[] decodeBatchGreedy(KvCache[] caches, int[] tokens, int[] positions) {
+            int[] next = new int[caches.length];
+            decodeBatch(caches, tokens, positions, (i, logits) -> next[i] = io.panllm.runtime.Argmax.of(logits));
+            return next;
+        }
+
         /** Frees the backend's copy of the weights (nothing for the CPU). */
         @Override
         void close();

@@ -17,8 +17,9 @@ import java.util.Set;
  * do: encode the start of a conversation with {@code addBos = vocabulary().addBos()}, later
  * parts without.
  *
- * <p>Three formats are built in (llama3, llama2, chatml), chosen by name or recognised from the
- * Jinja template a model ships, as llama.cpp's llm_chat_detect_template does.
+ * <p>A model that ships a Jinja template gets it rendered as transformers does
+ * ({@link JinjaChatTemplate}). Three formats are built in (llama3, llama2, chatml) for files
+ * without one, chosen by name or guessed from the vocabulary.
  */
 public interface ChatTemplate {
 
@@ -113,17 +114,15 @@ public interface ChatTemplate {
     }
 
     /**
-     * The template for a model: recognised from its {@code tokenizer.chat_template}, or when it
-     * has none, from its vocabulary (Llama 3 header tokens, ChatML tokens, else Llama 2 for
-     * SentencePiece vocabularies such as llama2.c's).
+     * The template for a model: its own {@code tokenizer.chat_template}, or when it has none, a
+     * built-in one guessed from its vocabulary (Llama 3 header tokens, ChatML tokens, else Llama 2
+     * for SentencePiece vocabularies such as llama2.c's).
      *
-     * @throws UnknownChatTemplateException if neither tells; pick one by name then
+     * @throws UnknownChatTemplateException if the vocabulary does not tell; pick one by name then
      */
     static ChatTemplate forVocabulary(Vocabulary vocab) {
         if (vocab.chatTemplate() != null) {
-            return detect(vocab.chatTemplate()).orElseThrow(() -> new UnknownChatTemplateException(
-                    "the model's chat template is none of the built-in ones (" + String.join(", ", names())
-                            + "); choose one by name"));
+            return JinjaChatTemplate.forVocabulary(vocab);
         }
         if (vocab.findSpecial("<|start_header_id|>") != SpecialTokens.NONE) {
             return new Llama3ChatTemplate();

@@ -83,20 +83,33 @@ public final class Conversation implements AutoCloseable {
         if (fresh && base.isEmpty() && systemPrompt != null && !systemPrompt.isBlank()) {
             base.add(ChatMessage.system(systemPrompt));
         }
-        String text;
-        if (fresh) {
+        String text = null;
+        boolean fromStart = fresh;
+        if (!fresh) {
+            try {
+                text = template.renderNext(history, user);
+            } catch (IllegalStateException e) {
+                // The template renders past turns differently once there is a next one (Qwen3 and
+                // DeepSeek-R1 drop the reasoning of earlier replies): the cache cannot be extended,
+                // so evaluate the whole conversation again.
+                fromStart = true;
+            }
+        }
+        if (fromStart) {
             List<ChatMessage> all = new ArrayList<>(base);
             all.add(user);
             text = template.render(all, true);
-        } else {
-            text = template.renderNext(history, user);
         }
-        int[] turn = tokenizer.encode(text, fresh && tokenizer.vocabulary().addBos(), true);
-        int[] prompt = new int[carryOver.length + turn.length];
-        System.arraycopy(carryOver, 0, prompt, 0, carryOver.length);
-        System.arraycopy(turn, 0, prompt, carryOver.length, turn.length);
-        if (session.position() + prompt.length >= session.capacity()) {
+        int[] turn = tokenizer.encode(text, fromStart && tokenizer.vocabulary().addBos(), true);
+        int[] pending = fromStart ? new int[0] : carryOver;
+        int[] prompt = new int[pending.length + turn.length];
+        System.arraycopy(pending, 0, prompt, 0, pending.length);
+        System.arraycopy(turn, 0, prompt, pending.length, turn.length);
+        if ((fromStart ? 0 : session.position()) + prompt.length >= session.capacity()) {
             return new GenerationResult(new int[0], "", StopReason.CONTEXT_FULL, 0, 0, 0);
+        }
+        if (fromStart) {
+            session.rewind(0);
         }
         Generator generator = new Generator(sampler, () -> new TokenizerTextStream(tokenizer));
         GenerationResult result = generator.generate(session, prompt, new GenerationOptions(maxTokens, stopTokens), listener, cancelled);

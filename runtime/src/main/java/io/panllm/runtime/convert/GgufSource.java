@@ -4,6 +4,7 @@ import io.panllm.gguf.GgufFile;
 import io.panllm.gguf.GgufTensorInfo;
 import io.panllm.gguf.GgufValue;
 import io.panllm.tensor.BlockCodec;
+import io.panllm.runtime.model.ModelException;
 import io.panllm.runtime.model.ModelWeights;
 import io.panllm.tensor.GgmlType;
 import io.panllm.tensor.Int8RowWise;
@@ -50,12 +51,15 @@ public final class GgufSource implements ModelSource {
         GgmlType type = info.type();
         long rowLength = info.rowLength();
         long rowBytes = type.byteSize(rowLength);
+        if (rowAbsMax != null) {
+            try {
+                ModelWeights.checkRowScales(info.name(), info.shape(), rowAbsMax.type(), rowAbsMax.shape(), file.path().toString());
+            } catch (ModelException e) {
+                throw new ConvertException(e.getMessage(), e);
+            }
+        }
         float[] scb = rowAbsMax == null ? null : GgmlType.F32.codec().dequantize(file.tensorData(rowAbsMax),
                 Math.toIntExact(rowAbsMax.elementCount()));
-        if (scb != null && scb.length != info.elementCount() / rowLength) {
-            throw new ConvertException(file.path() + ": '" + rowAbsMax.name() + "' holds " + scb.length
-                    + " row scales for the " + info.elementCount() / rowLength + " rows of '" + info.name() + "'");
-        }
         return new SourceTensor(info.name(), info.shape(), type, data, (first, count, dst) -> {
             BlockCodec codec = type.codec();
             int n = Math.toIntExact(count * rowLength);

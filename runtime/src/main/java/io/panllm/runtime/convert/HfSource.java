@@ -100,11 +100,10 @@ public final class HfSource implements ModelSource {
             throw new ConvertException(directory + ": architecture " + config.architectures()
                     + " is not supported (panllm converts LlamaForCausalLM checkpoints)");
         }
-        HfConfig.RopeScaling scaling = config.ropeScaling();
-        if (scaling != null && !scaling.isLlama3() && !"linear".equalsIgnoreCase(scaling.type())
-                && !"default".equalsIgnoreCase(scaling.type())) {
-            throw new ConvertException(directory + ": rope_scaling type '" + scaling.type()
-                    + "' is not supported (llama3 and linear are)");
+        try {
+            config.requireSupported(directory.resolve(HfConfig.FILE_NAME).toString());
+        } catch (HfConfigException e) {
+            throw new ConvertException(e.getMessage(), e);
         }
     }
 
@@ -143,7 +142,7 @@ public final class HfSource implements ModelSource {
 
     private void addTensors() {
         HfConfig c = config;
-        matrix("model.embed_tokens", "token_embd.weight", 0);
+        matrix("token_embd.weight", 0);
         if (c.ropeScaling() != null && c.ropeScaling().isLlama3()) {
             HfConfig.RopeScaling s = c.ropeScaling();
             float[] factors = Llama3RopeScaling.factors(c.ropeTheta(), c.headDim(), s.factor(), s.lowFreqFactor(),
@@ -152,32 +151,38 @@ public final class HfSource implements ModelSource {
                     (first, count, dst) -> System.arraycopy(factors, 0, dst, 0, factors.length)));
         }
         for (int l = 0; l < c.numHiddenLayers(); l++) {
-            String hf = "model.layers." + l + ".";
             String gguf = "blk." + l + ".";
-            vector(hf + "input_layernorm", gguf + "attn_norm.weight");
-            matrix(hf + "self_attn.q_proj", gguf + "attn_q.weight", c.numAttentionHeads());
-            matrix(hf + "self_attn.k_proj", gguf + "attn_k.weight", c.numKeyValueHeads());
-            matrix(hf + "self_attn.v_proj", gguf + "attn_v.weight", 0);
-            matrix(hf + "self_attn.o_proj", gguf + "attn_output.weight", 0);
-            vector(hf + "post_attention_layernorm", gguf + "ffn_norm.weight");
-            matrix(hf + "mlp.gate_proj", gguf + "ffn_gate.weight", 0);
-            matrix(hf + "mlp.up_proj", gguf + "ffn_up.weight", 0);
-            matrix(hf + "mlp.down_proj", gguf + "ffn_down.weight", 0);
+            vector(gguf + "attn_norm.weight");
+            matrix(gguf + "attn_q.weight", c.numAttentionHeads());
+            matrix(gguf + "attn_k.weight", c.numKeyValueHeads());
+            matrix(gguf + "attn_v.weight", 0);
+            matrix(gguf + "attn_output.weight", 0);
+            vector(gguf + "ffn_norm.weight");
+            matrix(gguf + "ffn_gate.weight", 0);
+            matrix(gguf + "ffn_up.weight", 0);
+            matrix(gguf + "ffn_down.weight", 0);
         }
-        vector("model.norm", "output_norm.weight");
+        vector("output_norm.weight");
         if (checkpoint.has("lm_head.weight")) {
             if (c.tieWordEmbeddings()) {
                 modules.add("lm_head"); // a tied copy: llama.cpp uses token_embd
             } else {
-                matrix("lm_head", "output.weight", 0);
+                matrix("output.weight", 0);
             }
         }
+    }
+
+    /** The HF module of a llama.cpp tensor name ("model.layers.0.self_attn.q_proj" for blk.0.attn_q.weight). */
+    private static String module(String ggufName) {
+        String hf = LlamaTensorNames.hfName(ggufName);
+        return hf.substring(0, hf.length() - ".weight".length());
     }
 
     /**
      * Adds a matrix; {@code heads} > 0 asks for the Q/K row permutation with that many heads.
      */
-    private void matrix(String module, String ggufName, int heads) {
+    private void matrix(String ggufName, int heads) {
+        String module = module(ggufName);
         modules.add(module);
         BnbTensors.Weight opened = BnbTensors.weight(checkpoint, module); // checks every tensor of its layout now
         if (opened.shape().length != 2) {
@@ -241,7 +246,8 @@ public final class HfSource implements ModelSource {
         return head * headDim + (long) i * (headDim / 2) + j;
     }
 
-    private void vector(String module, String ggufName) {
+    private void vector(String ggufName) {
+        String module = module(ggufName);
         modules.add(module);
         String name = module + ".weight";
         SafetensorsTensor t = checkpoint.require(name);
@@ -292,6 +298,11 @@ public final class HfSource implements ModelSource {
 
     public HfConfig config() {
         return config;
+    }
+
+    /** The checkpoint directory (config.json and the tokenizer files are in it). */
+    public Path directory() {
+        return directory;
     }
 
     public Tokenizer tokenizer() {

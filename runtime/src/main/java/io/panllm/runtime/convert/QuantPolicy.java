@@ -1,6 +1,11 @@
 package io.panllm.runtime.convert;
 
+import io.panllm.gguf.GgufMetadata;
+import io.panllm.runtime.model.ModelConfig;
+import io.panllm.runtime.model.ModelException;
 import io.panllm.tensor.GgmlType;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -50,13 +55,17 @@ public final class QuantPolicy {
      * output matrix (else the embedding is tied to it).
      */
     public static QuantPolicy forSource(ModelSource source, TargetType target, GgmlType embeddingOverride, GgmlType outputOverride) {
-        var meta = source.metadata();
-        String arch = meta.get("general.architecture").value().toString();
-        int layers = (int) meta.get(arch + ".block_count").asLong();
-        int heads = (int) meta.get(arch + ".attention.head_count").asLong();
-        int kvHeads = meta.containsKey(arch + ".attention.head_count_kv") ? (int) meta.get(arch + ".attention.head_count_kv").asLong() : heads;
-        boolean hasOutput = source.tensors().stream().anyMatch(t -> t.name().equals("output.weight"));
-        return new QuantPolicy(target, layers, heads / Math.max(1, kvHeads), hasOutput, embeddingOverride, outputOverride);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        source.tensors().forEach(t -> shapes.put(t.name(), t.shape()));
+        ModelConfig config;
+        try {
+            // The checks every command meets when it opens a model: convert writes only what could run.
+            config = ModelConfig.fromMetadata(new GgufMetadata(source.metadata(), source.description()), shapes, source.description());
+        } catch (ModelException e) {
+            throw new ConvertException(e.getMessage(), e);
+        }
+        return new QuantPolicy(target, config.blockCount(), config.headCount() / config.headCountKv(),
+                shapes.containsKey("output.weight"), embeddingOverride, outputOverride);
     }
 
     public TargetType target() {

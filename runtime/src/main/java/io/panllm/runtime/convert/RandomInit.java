@@ -80,14 +80,19 @@ public final class RandomInit implements ModelSource {
     private final List<SourceTensor> tensors = new ArrayList<>();
     private final float[] pool;
     private final long seed;
+    /** Rows of token_embd and output: the embedded vocabulary's size, else the shape's. */
+    private final int vocab;
 
     /**
      * @param tokenizerMetadata tokenizer keys to embed (tokenizer.ggml.*), or null for a
-     *                          placeholder vocabulary of the right size
+     *                          placeholder vocabulary of the right size. The embedding and
+     *                          output matrices get one row per token of this vocabulary, and
+     *                          vocab_size says so (llama.cpp refuses a file where they differ).
      */
     public RandomInit(Shape shape, long seed, Map<String, GgufValue> tokenizerMetadata) {
         this.shape = shape;
         this.seed = seed;
+        this.vocab = tokenizerMetadata == null ? shape.vocab : tokenCount(tokenizerMetadata);
         SplittableRandom random = new SplittableRandom(seed);
         pool = new float[POOL];
         for (int i = 0; i < POOL; i++) {
@@ -106,13 +111,26 @@ public final class RandomInit implements ModelSource {
         metadata.put(arch + ".rope.freq_base", GgufValue.ofFloat32(shape == Shape.TINY ? 10000f : 500000f));
         metadata.put(arch + ".attention.layer_norm_rms_epsilon", GgufValue.ofFloat32(1e-5f));
         metadata.put(arch + ".rope.dimension_count", GgufValue.ofUInt32(shape.dim / shape.heads));
-        metadata.put(arch + ".vocab_size", GgufValue.ofUInt32(shape.vocab));
+        metadata.put(arch + ".vocab_size", GgufValue.ofUInt32(vocab));
         if (tokenizerMetadata != null) {
             metadata.putAll(tokenizerMetadata);
         } else {
             putPlaceholderVocabulary(shape.vocab);
         }
         addTensors();
+    }
+
+    private static int tokenCount(Map<String, GgufValue> tokenizerMetadata) {
+        GgufValue tokens = tokenizerMetadata.get("tokenizer.ggml.tokens");
+        if (tokens == null || !(tokens.value() instanceof GgufArray array) || array.length() == 0) {
+            throw new ConvertException("the vocabulary to embed has no tokenizer.ggml.tokens");
+        }
+        return array.length();
+    }
+
+    /** The vocabulary size: the embedded tokenizer's, or the shape's own. */
+    public int vocabSize() {
+        return vocab;
     }
 
     private void putPlaceholderVocabulary(int vocab) {
@@ -148,7 +166,7 @@ public final class RandomInit implements ModelSource {
     private void addTensors() {
         int headDim = shape.dim / shape.heads;
         int kvDim = headDim * shape.kvHeads;
-        matrix("token_embd.weight", shape.dim, shape.vocab);
+        matrix("token_embd.weight", shape.dim, vocab);
         if (shape.ropeScaling > 0) {
             tensors.add(new SourceTensor("rope_freqs.weight", new long[] {headDim / 2}, GgmlType.F32, null,
                     (first, count, dst) -> fillRopeFactors(dst, headDim)));
@@ -167,7 +185,7 @@ public final class RandomInit implements ModelSource {
         }
         ones("output_norm.weight", shape.dim);
         if (!shape.tied) {
-            matrix("output.weight", shape.dim, shape.vocab);
+            matrix("output.weight", shape.dim, vocab);
         }
     }
 

@@ -47,6 +47,7 @@ final class CpuKvCache implements Backend.KvCache {
 
     /** Buffers for up to maxBatch tokens, each holding token after token. */
     static final class Activations {
+        final int maxBatch;
         final float[] residual;     // x, batch x dim
         final float[] normed;       // rmsnorm(x), batch x dim
         final float[] query;        // batch x queryDim
@@ -62,6 +63,7 @@ final class CpuKvCache implements Backend.KvCache {
         final float[] ropeSin;
 
         Activations(ModelConfig c, int maxBatch) {
+            this.maxBatch = maxBatch;
             residual = new float[maxBatch * c.embeddingLength()];
             normed = new float[maxBatch * c.embeddingLength()];
             query = new float[maxBatch * c.queryDim()];

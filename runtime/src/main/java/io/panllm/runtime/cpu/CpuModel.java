@@ -19,6 +19,8 @@ import java.util.List;
 final class CpuModel implements Backend.BackendModel {
     /** Tokens processed together: each weight row is read once per this many tokens. */
     static final int MAX_BATCH = 16;
+    /** Sequences of a {@link #decodeBatch} step processed together (more run in groups of this many). */
+    static final int MAX_DECODE_BATCH = 64;
 
     private final ModelConfig config;
     private final Parallel parallel;
@@ -28,6 +30,8 @@ final class CpuModel implements Backend.BackendModel {
     private final CpuMatrix output;
     /** Per rotary pair i: the angle per position, base^(-2i/d) / rope_freqs[i] / linear scale. */
     private final double[] ropeFrequencies;
+    /** Working buffers of {@link #decodeBatch} (its sequences' caches each hold buffers for one prompt). */
+    private CpuKvCache.Activations decodeActivations;
 
     /** One block's matrices and vectors, ready to compute with. */
     private record Layer(float[] attentionNorm, CpuMatrix query, CpuMatrix key, CpuMatrix value,
@@ -98,10 +102,16 @@ final class CpuModel implements Backend.BackendModel {
                     + " do not fit in a cache of " + kv.capacity());
         }
         float[] logitsOfOne = kv.activations.logitsOfOne;
+        CpuKvCache[] caches = new CpuKvCache[MAX_BATCH];
+        java.util.Arrays.fill(caches, kv);
+        int[] positions = new int[MAX_BATCH];
         for (int first = 0; first < tokens.length; first += MAX_BATCH) {
             int batch = Math.min(MAX_BATCH, tokens.length - first);
             boolean lastChunk = first + batch == tokens.length;
-            forwardBatch(kv, tokens, first, batch, startPosition + first);
+            for (int t = 0; t < batch; t++) {
+                positions[t] = startPosition + first + t;
+            }
+            forwardBatch(kv.activations, caches, positions, tokens, first, batch);
             if (wanted == Backend.Logits.ALL) {
                 computeLogits(kv.activations, 0, batch);
                 for (int t = 0; t < batch; t++) {
@@ -116,23 +126,65 @@ final class CpuModel implements Backend.BackendModel {
         }
     }
 
-    /** Runs tokens[first .. first + batch) through every layer; leaves the residual stream in the activations. */
-    private void forwardBatch(CpuKvCache kv, int[] tokens, int first, int batch, int startPosition) {
-        CpuKvCache.Activations a = kv.activations;
+    /**
+     * One decode step of several sequences: their tokens go through the layers as one batch (each
+     * weight row read once per {@link #MAX_DECODE_BATCH} sequences), each attending over its own
+     * cache up to its own position. Synchronized: the step's buffers belong to the model.
+     */
+    @Override
+    public synchronized void decodeBatch(Backend.KvCache[] caches, int[] tokens, int[] positions, Session.LogitsSink sink) {
+        if (caches.length != tokens.length || caches.length != positions.length) {
+            throw new IllegalArgumentException(caches.length + " caches, " + tokens.length + " tokens and " + positions.length
+                    + " positions");
+        }
+        CpuKvCache[] kvs = new CpuKvCache[caches.length];
+        for (int i = 0; i < caches.length; i++) {
+            if (!(caches[i] instanceof CpuKvCache kv)) {
+                throw new IllegalArgumentException("not a KV cache of the CPU backend: " + caches[i]);
+            }
+            if (positions[i] < 0 || positions[i] >= kv.capacity()) {
+                throw new IllegalArgumentException("position " + positions[i] + " does not fit in a cache of " + kv.capacity());
+            }
+            kvs[i] = kv;
+        }
+        if (decodeActivations == null || decodeActivations.maxBatch < Math.min(kvs.length, MAX_DECODE_BATCH)) {
+            decodeActivations = new CpuKvCache.Activations(config, Math.min(kvs.length, MAX_DECODE_BATCH));
+        }
+        CpuKvCache.Activations a = decodeActivations;
+        int vocab = config.vocabSize();
+        for (int first = 0; first < kvs.length; first += a.maxBatch) {
+            int batch = Math.min(a.maxBatch, kvs.length - first);
+            forwardBatch(a, java.util.Arrays.copyOfRange(kvs, first, first + batch),
+                    java.util.Arrays.copyOfRange(positions, first, first + batch), tokens, first, batch);
+            computeLogits(a, 0, batch);
+            for (int t = 0; t < batch; t++) {
+                System.arraycopy(a.logits, t * vocab, a.logitsOfOne, 0, vocab);
+                sink.accept(first + t, a.logitsOfOne);
+            }
+        }
+    }
+
+    /**
+     * Runs tokens[first .. first + batch) through every layer, token t at position positions[t]
+     * of caches[t] (a prompt: one cache, consecutive positions; a decode step: a cache each);
+     * leaves the residual stream in the activations.
+     */
+    private void forwardBatch(CpuKvCache.Activations a, CpuKvCache[] caches, int[] positions, int[] tokens, int first,
+            int batch) {
         int dim = config.embeddingLength();
         for (int t = 0; t < batch; t++) {
             tokenEmbedding.dequantizeRow(tokens[first + t], a.residual, t * dim);
         }
-        computeRopeAngles(a, batch, startPosition);
+        computeRopeAngles(a, batch, positions);
         for (int l = 0; l < layers.size(); l++) {
             Layer layer = layers.get(l);
-            attention(layer, kv, l, batch, startPosition);
+            attention(layer, a, caches, positions, l, batch);
             feedForward(layer, a, batch);
         }
     }
 
-    private void attention(Layer layer, CpuKvCache kv, int layerIndex, int batch, int startPosition) {
-        CpuKvCache.Activations a = kv.activations;
+    private void attention(Layer layer, CpuKvCache.Activations a, CpuKvCache[] caches, int[] positions, int layerIndex,
+            int batch) {
         int dim = config.embeddingLength();
         int kvDim = config.kvDim();
         for (int t = 0; t < batch; t++) {
@@ -148,30 +200,35 @@ final class CpuModel implements Backend.BackendModel {
             rotate(a.query, t * config.queryDim(), config.headCount(), a, t);
             rotate(a.key, t * kvDim, config.headCountKv(), a, t);
         }
-        System.arraycopy(a.key, 0, kv.keys[layerIndex], startPosition * kvDim, batch * kvDim);
-        System.arraycopy(a.value, 0, kv.values[layerIndex], startPosition * kvDim, batch * kvDim);
+        int longest = 0;
+        for (int t = 0; t < batch; t++) {
+            System.arraycopy(a.key, t * kvDim, caches[t].keys[layerIndex], positions[t] * kvDim, kvDim);
+            System.arraycopy(a.value, t * kvDim, caches[t].values[layerIndex], positions[t] * kvDim, kvDim);
+            longest = Math.max(longest, positions[t] + 1);
+        }
 
-        float[] keys = kv.keys[layerIndex];
-        float[] values = kv.values[layerIndex];
         int heads = config.headCount();
         int headDim = config.headDim();
         int headsPerKv = heads / config.headCountKv();
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        long work = (long) batch * heads * (startPosition + batch) * headDim * 2;
+        int scoreLength = longest;
+        long work = (long) batch * heads * longest * headDim * 2;
         parallel.forRange(batch * heads, work, (start, end) -> {
-            float[] scores = new float[startPosition + batch];
+            float[] scores = new float[scoreLength];
             for (int task = start; task < end; task++) {
                 int t = task / heads;
                 int h = task % heads;
-                int positions = startPosition + t + 1; // causal: this token sees itself and everything before
+                float[] keys = caches[t].keys[layerIndex];
+                float[] values = caches[t].values[layerIndex];
+                int seen = positions[t] + 1; // causal: this token sees itself and everything before
                 int queryOffset = t * config.queryDim() + h * headDim;
                 int kvOffset = (h / headsPerKv) * headDim;
-                for (int p = 0; p < positions; p++) {
+                for (int p = 0; p < seen; p++) {
                     scores[p] = FloatMath.dot(a.query, queryOffset, keys, p * kvDim + kvOffset, headDim) * scale;
                 }
-                FloatMath.softmax(scores, 0, positions);
+                FloatMath.softmax(scores, 0, seen);
                 java.util.Arrays.fill(a.attention, queryOffset, queryOffset + headDim, 0f);
-                for (int p = 0; p < positions; p++) {
+                for (int p = 0; p < seen; p++) {
                     FloatMath.addScaled(a.attention, queryOffset, values, p * kvDim + kvOffset, scores[p], headDim);
                 }
             }
@@ -214,11 +271,11 @@ final class CpuModel implements Backend.BackendModel {
         matrix.multiply(parallel, in, batch, out);
     }
 
-    private void computeRopeAngles(CpuKvCache.Activations a, int batch, int startPosition) {
+    private void computeRopeAngles(CpuKvCache.Activations a, int batch, int[] positions) {
         int pairs = ropeFrequencies.length;
         for (int t = 0; t < batch; t++) {
             for (int i = 0; i < pairs; i++) {
-                double angle = (startPosition + t) * ropeFrequencies[i];
+                double angle = positions[t] * ropeFrequencies[i];
                 a.ropeCos[t * pairs + i] = (float) Math.cos(angle);
                 a.ropeSin[t * pairs + i] = (float) Math.sin(angle);
             }

@@ -79,6 +79,19 @@ public final class CudaBackend implements Backend {
         return new CudaModel(weights.config(), uploaded, context, stream, kernels);
     }
 
+    /**
+     * Device-to-device copy bandwidth (bytes read + written per second) over 256 MiB: the
+     * practical ceiling a decode step's weight reads are compared with. Allocates 512 MiB while
+     * it runs.
+     */
+    public double copyBandwidth() {
+        context.makeCurrent();
+        try (io.panllm.kernels.KernelBenchmarks timing = new io.panllm.kernels.KernelBenchmarks(context, stream, kernels.gemv(),
+                new java.util.Random(1))) {
+            return timing.copyBandwidth(256L << 20);
+        }
+    }
+
     @Override
     public void close() {
         context.makeCurrent();

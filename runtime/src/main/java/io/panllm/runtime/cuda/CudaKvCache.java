@@ -44,6 +44,8 @@ final class CudaKvCache implements Backend.KvCache {
     final DeviceBuffer up;
     final DeviceBuffer logits;
     final DeviceBuffer argmax;
+    /** The input of the GEMV at hand quantized to int8 blocks, for the dp4a kernels (DeviceMatrix). */
+    final DeviceBuffer quantizedInput;
     /** (token, position) of each position of the context, pinned so that their copies can be queued. */
     final PinnedHostBuffer hostStepInputs;
     final PinnedHostBuffer hostLogits;
@@ -92,6 +94,8 @@ final class CudaKvCache implements Backend.KvCache {
             up = gateUp.slice(4L * config.feedForwardLength(), 4L * config.feedForwardLength());
             logits = floats(config.vocabSize());
             argmax = allocate(DecodeKernels.ARGMAX_BUFFER_BYTES, "argmax");
+            int widest = Math.max(Math.max(dim, config.queryDim()), config.feedForwardLength());
+            quantizedInput = allocate(io.panllm.kernels.Dp4aGemv.activationBytes((widest + 31) / 32 * 32), "activations");
             hostStepInputs = pinned(8L * capacity);
             hostLogits = pinned(4L * config.vocabSize());
             hostArgmax = pinned(4);

@@ -34,6 +34,8 @@ public final class CudaModel implements Backend.BackendModel {
     private final AttentionShape attentionShape;
     private final int attentionSplits;
     private CudaPrefill prefill;
+    /** The many-sequences decode step (created on the first batch that takes it). */
+    private CudaBatchedDecode batchedDecode;
     /** Whether every matrix is of a type CudaPrefill takes (null until first asked). */
     private Boolean prefillTypes;
     private boolean noCublas;
@@ -115,6 +117,11 @@ public final class CudaModel implements Backend.BackendModel {
      * on first use). Where cuBLAS cannot be loaded, every prompt replays the decode graph instead.
      */
     private boolean batched(int tokens) {
+        return CudaPrefill.takes(config, tokens) && prefillReady();
+    }
+
+    /** Whether the model's matrices can go through {@link CudaPrefill} (created on first use). */
+    private boolean prefillReady() {
         // CudaPrefill converts every layer matrix type the GPU multiplies with to fp16 (INT8 with its
         // row scales). The LM head may be any type: prefill computes logits with the decode GEMV.
         if (prefillTypes == null) {
@@ -122,7 +129,7 @@ public final class CudaModel implements Backend.BackendModel {
                     GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.IQ4_NL, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.NF4,
                     GgmlType.FP4, GgmlType.I8));
         }
-        if (noCublas || !prefillTypes || !CudaPrefill.takes(config, tokens)) {
+        if (noCublas || !prefillTypes || config.embeddingLength() % 4 != 0) {
             return false;
         }
         if (prefill == null) {
@@ -134,6 +141,80 @@ public final class CudaModel implements Backend.BackendModel {
             }
         }
         return true;
+    }
+
+    /**
+     * Sequences of a {@link #decodeBatch} step from which it runs batched ({@link CudaBatchedDecode});
+     * fewer decode one after another through their own graphs (the GEMV path).
+     */
+    static final int BATCHED_MIN_SEQUENCES = Integer.getInteger("panllm.cuda.batchedMinSequences", 4);
+
+    @Override
+    public void decodeBatch(Backend.KvCache[] caches, int[] tokens, int[] positions, Session.LogitsSink sink) {
+        if (!batchedDecode(caches, tokens, positions)) {
+            Backend.BackendModel.super.decodeBatch(caches, tokens, positions, sink);
+            return;
+        }
+        for (int first = 0; first < caches.length; first += CudaBatchedDecode.MAX_SEQUENCES) {
+            int end = Math.min(caches.length, first + CudaBatchedDecode.MAX_SEQUENCES);
+            int offset = first;
+            batchedDecode.step(group(caches, first, end), java.util.Arrays.copyOfRange(tokens, first, end),
+                    java.util.Arrays.copyOfRange(positions, first, end), (i, logits) -> sink.accept(offset + i, logits));
+        }
+    }
+
+    @Override
+    public int[] decodeBatchGreedy(Backend.KvCache[] caches, int[] tokens, int[] positions) {
+        if (!batchedDecode(caches, tokens, positions)) {
+            int[] next = new int[caches.length]; // one after another, each argmax on the GPU
+            for (int i = 0; i < caches.length; i++) {
+                next[i] = forwardGreedy(caches[i], new int[] {tokens[i]}, positions[i]);
+            }
+            return next;
+        }
+        int[] next = new int[caches.length];
+        for (int first = 0; first < caches.length; first += CudaBatchedDecode.MAX_SEQUENCES) {
+            int end = Math.min(caches.length, first + CudaBatchedDecode.MAX_SEQUENCES);
+            int[] group = batchedDecode.step(group(caches, first, end), java.util.Arrays.copyOfRange(tokens, first, end),
+                    java.util.Arrays.copyOfRange(positions, first, end), null);
+            System.arraycopy(group, 0, next, first, group.length);
+        }
+        return next;
+    }
+
+    /**
+     * Checks the batch and whether it takes the batched step: enough sequences, and the prefill
+     * (whose buffers and matrix products the step uses) available for this model.
+     */
+    private boolean batchedDecode(Backend.KvCache[] caches, int[] tokens, int[] positions) {
+        if (caches.length != tokens.length || caches.length != positions.length) {
+            throw new IllegalArgumentException(caches.length + " caches, " + tokens.length + " tokens and " + positions.length
+                    + " positions");
+        }
+        for (int i = 0; i < caches.length; i++) {
+            if (!(caches[i] instanceof CudaKvCache kv)) {
+                throw new IllegalArgumentException("not a KV cache of the CUDA backend: " + caches[i]);
+            }
+            if (positions[i] < 0 || positions[i] >= kv.capacity()) {
+                throw new IllegalArgumentException("position " + positions[i] + " does not fit in a cache of " + kv.capacity());
+            }
+        }
+        context.makeCurrent();
+        if (caches.length < BATCHED_MIN_SEQUENCES || !prefillReady()) {
+            return false;
+        }
+        if (batchedDecode == null) {
+            batchedDecode = new CudaBatchedDecode(config, weights, context, stream, kernels, prefill);
+        }
+        return true;
+    }
+
+    private static CudaKvCache[] group(Backend.KvCache[] caches, int first, int end) {
+        CudaKvCache[] group = new CudaKvCache[end - first];
+        for (int i = first; i < end; i++) {
+            group[i - first] = (CudaKvCache) caches[i];
+        }
+        return group;
     }
 
     /**
@@ -222,7 +303,7 @@ public final class CudaModel implements Backend.BackendModel {
 
     /** From normed (the attention norm of the residual) to projected (the attention output projection). */
     private void enqueueAttention(CudaKvCache kv, DeviceWeights.Layer layer, int l) {
-        DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.qkv);
+        DeviceMatrix.multiplyAll(layer.qkv(), kernels, stream, kv.normed, kv.quantizedInput, kv.qkv);
         addBias(kv.query, layer.queryBias(), config.queryDim());
         addBias(kv.key, layer.keyBias(), config.kvDim());
         addBias(kv.value, layer.valueBias(), config.kvDim());
@@ -232,14 +313,14 @@ public final class CudaModel implements Backend.BackendModel {
                 kv.keys[l], kv.values[l], weights.ropeInverseFrequencies, kv.position);
         decode.attention(stream, attentionShape, attentionSplits, kv.query, kv.keys[l], kv.values[l], kv.position,
                 kv.attentionPartials, kv.attention);
-        layer.attentionOutput().multiply(kernels, stream, kv.attention, kv.projected);
+        layer.attentionOutput().multiply(kernels, stream, kv.attention, kv.quantizedInput, kv.projected);
     }
 
     /** From normed (the FFN norm of the residual) to projected (the down projection). */
     private void enqueueFeedForward(CudaKvCache kv, DeviceWeights.Layer layer) {
-        DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.gateUp);
+        DeviceMatrix.multiplyAll(layer.gateUp(), kernels, stream, kv.normed, kv.quantizedInput, kv.gateUp);
         kernels.layer().swiglu(stream, kv.gate, kv.gate, kv.up, config.feedForwardLength());
-        layer.ffnDown().multiply(kernels, stream, kv.gate, kv.projected);
+        layer.ffnDown().multiply(kernels, stream, kv.gate, kv.quantizedInput, kv.projected);
     }
 
     /** {@code x += bias}, if the model has the bias. */
@@ -262,13 +343,16 @@ public final class CudaModel implements Backend.BackendModel {
     /** What the head graph runs: final norm and LM head. */
     private void enqueueHead(CudaKvCache kv) {
         rmsNorm(kv.normed, kv.residual, weights.outputNorm);
-        weights.output.multiply(kernels, stream, kv.normed, kv.logits);
+        weights.output.multiply(kernels, stream, kv.normed, kv.quantizedInput, kv.logits);
     }
 
     @Override
     public void close() {
         context.makeCurrent();
         stream.synchronize();
+        if (batchedDecode != null) {
+            batchedDecode.close();
+        }
         if (prefill != null) {
             prefill.close();
         }

@@ -54,17 +54,57 @@ final class CudaPrefill implements AutoCloseable {
     private DeviceBuffer scores;
 
     private final DeviceBuffer tokenIds;
-    private final DeviceBuffer residual;
-    private final DeviceBuffer normed;
+    final DeviceBuffer residual;
+    final DeviceBuffer normed;
     /** fp16 input of the next GEMM: normed rows or attention output, [tokens][max(dim, queryDim)]. */
-    private final DeviceBuffer half;
-    private final DeviceBuffer qkv;
-    private final DeviceBuffer attention;
+    final DeviceBuffer half;
+    final DeviceBuffer qkv;
+    final DeviceBuffer attention;
     private final DeviceBuffer projected;
     private final DeviceBuffer gateUp;
     private final DeviceBuffer hidden;
     /** One weight matrix as fp16 (the largest of a layer's that is not stored as F16). */
     private final DeviceBuffer matrix;
+
+    /**
+     * A layer's matrices as the products take them, each a list of matrices whose outputs go
+     * side by side: as stored ({@link #of}), or cut into row slices ({@link #sliced}).
+     */
+    record Projections(List<DeviceMatrix> qkv, List<DeviceMatrix> attentionOutput, List<DeviceMatrix> gateUp,
+            List<DeviceMatrix> ffnDown) {
+
+        static Projections of(DeviceWeights.Layer layer) {
+            return new Projections(layer.qkv(), List.of(layer.attentionOutput()), layer.gateUp(), List.of(layer.ffnDown()));
+        }
+
+        /**
+         * Every matrix not stored as F16 in slices of rows of at most {@code maxElements}: the fp16
+         * copy of a slice can still be in the L2 cache when its GEMM reads it (few activation
+         * rows: the conversion's traffic, not the GEMM, is the cost).
+         */
+        Projections sliced(long maxElements) {
+            return new Projections(slices(qkv, maxElements), slices(attentionOutput, maxElements), slices(gateUp, maxElements),
+                    slices(ffnDown, maxElements));
+        }
+
+        static List<DeviceMatrix> slices(List<DeviceMatrix> matrices, long maxElements) {
+            List<DeviceMatrix> out = new ArrayList<>();
+            for (DeviceMatrix m : matrices) {
+                if (m.type == GgmlType.F16) {
+                    out.add(m);
+                    continue;
+                }
+                int rowsPerSlice = (int) Math.max(1, Math.min(m.rows, maxElements / m.cols));
+                for (int first = 0; first < m.rows; first += rowsPerSlice) {
+                    out.add(rowsPerSlice >= m.rows ? m : m.rows(first, Math.min(rowsPerSlice, m.rows - first)));
+                }
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    /** The layers' matrices as stored. */
+    private final List<Projections> projections = new ArrayList<>();
 
     /** Whether a prompt of {@code tokens} tokens takes the batched path for this model. */
     static boolean takes(ModelConfig config, int tokens) {
@@ -79,6 +119,9 @@ final class CudaPrefill implements AutoCloseable {
         this.allocations = new DeviceBuffers(context);
         this.shape = CudaModel.attentionShape(config);
         this.qkvWidth = config.queryDim() + 2 * config.kvDim();
+        for (DeviceWeights.Layer layer : weights.layers) {
+            projections.add(Projections.of(layer));
+        }
         int dim = config.embeddingLength();
         int ff = config.feedForwardLength();
         PrefillKernels loadedKernels = null;
@@ -108,6 +151,11 @@ final class CudaPrefill implements AutoCloseable {
         }
         this.prefill = loadedKernels;
         this.cublas = handle;
+    }
+
+    /** Elements the fp16 scratch matrix holds: a matrix converted for {@link #linear} must not have more. */
+    long scratchElements() {
+        return matrix.byteSize() / 2;
     }
 
     /** Elements of the largest layer matrix that needs converting to fp16 (everything but F16). */
@@ -144,8 +192,8 @@ final class CudaPrefill implements AutoCloseable {
             embed(tokens, first, count);
             for (int l = 0; l < weights.layers.size(); l++) {
                 DeviceWeights.Layer layer = weights.layers.get(l);
-                attentionBlock(kv, layer, l, count, startPosition + first);
-                feedForwardBlock(layer, count);
+                attentionBlock(kv, layer, projections.get(l), l, count, startPosition + first);
+                feedForwardBlock(layer, projections.get(l), count);
             }
             for (int i = 0; i < count; i++) {
                 boolean last = first + i == tokens.length - 1;
@@ -157,6 +205,12 @@ final class CudaPrefill implements AutoCloseable {
         }
     }
 
+    /** Rows 0 .. count of the residual stream = the embeddings of the token ids in {@code ids} (device memory). */
+    void embedRows(DeviceBuffer ids, int count) {
+        DeviceMatrix table = weights.tokenEmbedding;
+        prefill.embedRows(stream, DeviceMatrix.rowFormat(table.type), table.data, ids, count, residual, table.cols);
+    }
+
     /** Row i of the residual stream = the embedding of tokens[first + i]. */
     private void embed(int[] tokens, int first, int count) {
         try (Arena arena = Arena.ofConfined()) {
@@ -164,26 +218,36 @@ final class CudaPrefill implements AutoCloseable {
                     first + count));
             tokenIds.copyFrom(ids, stream); // waits for the stream: the previous batch's use of tokenIds is over
         }
-        DeviceMatrix table = weights.tokenEmbedding;
-        prefill.embedRows(stream, DeviceMatrix.rowFormat(table.type), table.data, tokenIds, count, residual, table.cols);
+        embedRows(tokenIds, count);
     }
 
-    private void attentionBlock(CudaKvCache kv, DeviceWeights.Layer layer, int l, int count, int startPosition) {
-        int dim = config.embeddingLength();
-        int queryDim = config.queryDim();
-        int kvDim = config.kvDim();
-        normalizeToHalf(layer.attentionNorm(), count);
-        linear(layer.qkv(), half, count, qkv, qkvWidth);
-        addBias(qkv, layer.queryBias(), count, queryDim);
-        addBias(qkv.slice(4L * queryDim, qkv.byteSize() - 4L * queryDim), layer.keyBias(), count, kvDim);
-        addBias(qkv.slice(4L * (queryDim + kvDim), qkv.byteSize() - 4L * (queryDim + kvDim)), layer.valueBias(), count,
-                kvDim);
+    private void attentionBlock(CudaKvCache kv, DeviceWeights.Layer layer, Projections matrices, int l, int count,
+            int startPosition) {
+        projectQkv(layer, matrices, count);
         RopePairs pairs = config.ropeLayout() == RopeLayout.ADJACENT_PAIRS ? RopePairs.ADJACENT : RopePairs.HALVES;
         prefill.ropeAndStore(stream, shape, config.ropeDimensionCount(), pairs, qkv, count, startPosition, kv.keys[l],
                 kv.values[l], weights.ropeInverseFrequencies);
         attend(kv, l, count, startPosition);
-        prefill.toHalf(stream, attention, half, count * queryDim);
-        linear(List.of(layer.attentionOutput()), half, count, projected, dim);
+        projectAttentionOutput(matrices, count);
+    }
+
+    /** {@code qkv} rows = q|k|v (with biases) of the attention norm of the first {@code count} residual rows. */
+    void projectQkv(DeviceWeights.Layer layer, Projections matrices, int count) {
+        int queryDim = config.queryDim();
+        int kvDim = config.kvDim();
+        normalizeToHalf(layer.attentionNorm(), count);
+        linear(matrices.qkv(), half, count, qkv, qkvWidth);
+        addBias(qkv, layer.queryBias(), count, queryDim);
+        addBias(qkv.slice(4L * queryDim, qkv.byteSize() - 4L * queryDim), layer.keyBias(), count, kvDim);
+        addBias(qkv.slice(4L * (queryDim + kvDim), qkv.byteSize() - 4L * (queryDim + kvDim)), layer.valueBias(), count,
+                kvDim);
+    }
+
+    /** residual rows += the output projection of the {@code attention} rows. */
+    void projectAttentionOutput(Projections matrices, int count) {
+        int dim = config.embeddingLength();
+        prefill.toHalf(stream, attention, half, count * config.queryDim());
+        linear(matrices.attentionOutput(), half, count, projected, dim);
         kernels.layer().add(stream, residual, projected, count * dim);
     }
 
@@ -242,18 +306,18 @@ final class CudaPrefill implements AutoCloseable {
         return buffer.slice(offset, buffer.byteSize() - offset);
     }
 
-    private void feedForwardBlock(DeviceWeights.Layer layer, int count) {
+    void feedForwardBlock(DeviceWeights.Layer layer, Projections matrices, int count) {
         int dim = config.embeddingLength();
         int ff = config.feedForwardLength();
         normalizeToHalf(layer.ffnNorm(), count);
-        linear(layer.gateUp(), half, count, gateUp, 2 * ff);
+        linear(matrices.gateUp(), half, count, gateUp, 2 * ff);
         prefill.swigluRows(stream, gateUp, hidden, count, ff);
-        linear(List.of(layer.ffnDown()), hidden, count, projected, dim);
+        linear(matrices.ffnDown(), hidden, count, projected, dim);
         kernels.layer().add(stream, residual, projected, count * dim);
     }
 
     /** {@code half} = RMSNorm of each residual row, as fp16 for the next GEMM. */
-    private void normalizeToHalf(DeviceBuffer weight, int count) {
+    void normalizeToHalf(DeviceBuffer weight, int count) {
         int dim = config.embeddingLength();
         kernels.layer().rmsNorm(stream, normed, residual, weight, count, dim, config.rmsNormEps());
         prefill.toHalf(stream, normed, half, count * dim);
@@ -269,7 +333,7 @@ final class CudaPrefill implements AutoCloseable {
      * {@code out[t][offset_m + r] = sum_c input[t][c] m[r][c]} for each matrix m in turn, their
      * outputs side by side in rows of {@code outWidth} floats (stacked Q|K|V, gate|up).
      */
-    private void linear(List<DeviceMatrix> matrices, DeviceBuffer input, int count, DeviceBuffer out, int outWidth) {
+    void linear(List<DeviceMatrix> matrices, DeviceBuffer input, int count, DeviceBuffer out, int outWidth) {
         long offset = 0;
         for (DeviceMatrix m : matrices) {
             DeviceBuffer halfWeights = asHalf(m);

@@ -1,15 +1,13 @@
 package io.panllm.runtime.eval;
 
+import io.panllm.io.AtomicFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Writes a {@link BaseLogitsFormat} file: the header and tokens up front, then one row per scored
@@ -18,19 +16,15 @@ import java.nio.file.StandardOpenOption;
  */
 final class BaseLogitsWriter implements AutoCloseable {
 
-    private final Path target;
-    private final Path temporary;
+    private final AtomicFile file;
     private final FileChannel channel;
     private final ByteBuffer row;
     private final long expectedRows;
     private long rowsWritten;
-    private boolean committed;
 
     BaseLogitsWriter(Path target, int contextSize, int vocabSize, int chunks, int[] tokens) throws IOException {
-        this.target = target;
-        this.temporary = target.resolveSibling(target.getFileName() + ".tmp");
-        this.channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+        this.file = AtomicFile.create(target);
+        this.channel = file.channel();
         this.row = ByteBuffer.allocate((int) BaseLogitsFormat.rowBytes(vocabSize)).order(ByteOrder.LITTLE_ENDIAN);
         this.expectedRows = (long) BaseLogitsFormat.rowsPerChunk(contextSize) * chunks;
         try {
@@ -57,7 +51,7 @@ final class BaseLogitsWriter implements AutoCloseable {
         try {
             writeFully(row);
         } catch (IOException e) {
-            throw new UncheckedIOException("writing " + temporary, e);
+            throw new UncheckedIOException(file.aboutTarget(e));
         }
         rowsWritten++;
     }
@@ -67,9 +61,7 @@ final class BaseLogitsWriter implements AutoCloseable {
         if (rowsWritten != expectedRows) {
             throw new IllegalStateException("wrote " + rowsWritten + " rows of the " + expectedRows + " expected");
         }
-        channel.close();
-        Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        committed = true;
+        file.commit();
     }
 
     private void writeFully(ByteBuffer buffer) throws IOException {
@@ -80,9 +72,6 @@ final class BaseLogitsWriter implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (!committed) {
-            channel.close();
-            Files.deleteIfExists(temporary);
-        }
+        file.close();
     }
 }

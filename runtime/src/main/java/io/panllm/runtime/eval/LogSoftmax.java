@@ -43,8 +43,7 @@ final class LogSoftmax {
             max = Math.max(max, values[i]);
         }
         if (Float.isNaN(max)) {
-            throw new IllegalStateException("the model returned NaN logits (a numerical fault in the backend or the"
-                    + " weights)");
+            throw io.panllm.runtime.model.ModelException.nanLogits();
         }
         return max;
     }

@@ -1,6 +1,7 @@
 package io.panllm.runtime.generate;
 
 import io.panllm.runtime.Argmax;
+import io.panllm.runtime.model.ModelException;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -168,6 +169,9 @@ public final class Sampler {
     static int draw(Candidates candidates, double uniform) {
         float max = candidates.maxLogit();
         double target = uniform * candidates.sumExp(max);
+        if (candidates.size == 0 || Double.isNaN(target)) {
+            throw ModelException.nanLogits(); // NaN fails every comparison of the filters and poisons the sum
+        }
         double cumulative = 0;
         for (int i = 0; i < candidates.size; i++) {
             cumulative += Math.exp(candidates.logits[i] - max);

@@ -7,7 +7,10 @@ import io.panllm.runtime.backend.Backend;
 import io.panllm.tensor.GgmlType;
 import java.nio.file.Path;
 import java.util.EnumMap;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A Llama-family model (llama, mistral, qwen2) on some backend. Sessions made from it share the
@@ -76,6 +79,70 @@ public final class LlamaModel implements LanguageModel {
     @Override
     public Session newSession(int contextSize) {
         return new LlamaSession(backendModel, contextSize);
+    }
+
+    /**
+     * One decode step of several sessions made by this model, through the backend's batched step
+     * (each weight read once for all of them where the backend can). Every session is checked
+     * (distinct, of this model, room for one more token, token in the vocabulary) before any runs.
+     */
+    @Override
+    public void decodeBatch(List<? extends Session> sessions, int[] tokens, Session.LogitsSink sink) {
+        LlamaSession[] batch = checkBatch(sessions, tokens);
+        backendModel.decodeBatch(caches(batch), tokens, positions(batch), sink);
+        advance(batch);
+    }
+
+    @Override
+    public int[] decodeBatchGreedy(List<? extends Session> sessions, int[] tokens) {
+        LlamaSession[] batch = checkBatch(sessions, tokens);
+        int[] next = backendModel.decodeBatchGreedy(caches(batch), tokens, positions(batch));
+        advance(batch);
+        return next;
+    }
+
+    private LlamaSession[] checkBatch(List<? extends Session> sessions, int[] tokens) {
+        if (tokens.length != sessions.size()) {
+            throw new IllegalArgumentException(sessions.size() + " sessions but " + tokens.length + " tokens");
+        }
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("no sessions to decode");
+        }
+        LlamaSession[] batch = new LlamaSession[tokens.length];
+        Set<LlamaSession> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < batch.length; i++) {
+            if (!(sessions.get(i) instanceof LlamaSession s) || s.backendModel() != backendModel) {
+                throw new IllegalArgumentException("session " + i + " was not made by this model");
+            }
+            if (!seen.add(s)) {
+                throw new IllegalArgumentException("session " + i + " appears twice in the batch");
+            }
+            s.check(new int[] {tokens[i]});
+            batch[i] = s;
+        }
+        return batch;
+    }
+
+    private static Backend.KvCache[] caches(LlamaSession[] batch) {
+        Backend.KvCache[] caches = new Backend.KvCache[batch.length];
+        for (int i = 0; i < batch.length; i++) {
+            caches[i] = batch[i].cache();
+        }
+        return caches;
+    }
+
+    private static int[] positions(LlamaSession[] batch) {
+        int[] positions = new int[batch.length];
+        for (int i = 0; i < batch.length; i++) {
+            positions[i] = batch[i].position();
+        }
+        return positions;
+    }
+
+    private static void advance(LlamaSession[] batch) {
+        for (LlamaSession s : batch) {
+            s.advance();
+        }
     }
 
     /** E.g. "llama 1.2B Q4_0 on cpu (2 threads)": the type holding most of the weight bytes is named. */

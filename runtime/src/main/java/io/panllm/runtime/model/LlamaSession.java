@@ -53,7 +53,21 @@ final class LlamaSession implements Session {
         position += tokens.length;
     }
 
-    private void check(int[] tokens) {
+    /** The model this session decodes with (a batch must share one). */
+    Backend.BackendModel backendModel() {
+        return model;
+    }
+
+    Backend.KvCache cache() {
+        return cache;
+    }
+
+    /** After a batched step computed this session's token: the position moves on by one. */
+    void advance() {
+        position++;
+    }
+
+    void check(int[] tokens) {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("no tokens to process");
         }

@@ -3,6 +3,8 @@ package io.panllm.runtime.model;
 import io.panllm.gguf.GgufException;
 import io.panllm.gguf.GgufFile;
 import io.panllm.gguf.GgufMetadata;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The hyper-parameters of a Llama-family decoder.
@@ -47,6 +49,12 @@ public record ModelConfig(
         positive("head dimension", headDim);
         positive("context_length", contextLength);
         positive("vocab_size", vocabSize);
+        try {
+            Math.multiplyExact(headCount, headDim);
+            Math.multiplyExact(headCountKv, headDim);
+        } catch (ArithmeticException e) {
+            throw new ModelException("attention.head_count " + headCount + " x head dimension " + headDim + " is too large");
+        }
         if (headCount % headCountKv != 0) {
             throw new ModelException("attention.head_count " + headCount + " is not a multiple of attention.head_count_kv "
                     + headCountKv);
@@ -73,7 +81,7 @@ public record ModelConfig(
      */
     public static ModelConfig llama(int dim, int layers, int ffnDim, int heads, int kvHeads, int vocabSize,
             int contextLength, float rmsNormEps, float ropeFreqBase) {
-        int headDim = dim / heads;
+        int headDim = heads > 0 ? dim / heads : 0; // the constructor refuses heads <= 0
         return new ModelConfig("llama", dim, layers, ffnDim, heads, kvHeads, headDim, rmsNormEps, ropeFreqBase, headDim,
                 RopeLayout.ADJACENT_PAIRS, 1f, contextLength, vocabSize);
     }
@@ -88,44 +96,56 @@ public record ModelConfig(
         return headCount * headDim;
     }
 
-    /** Reads the configuration from GGUF metadata ({arch}.embedding_length and so on). */
+    /** Reads the configuration from GGUF metadata ({arch}.embedding_length and so on), checked against the tensors. */
     public static ModelConfig fromGguf(GgufFile file) {
-        GgufMetadata meta = file.metadata();
-        String source = file.path().toString();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        file.tensors().forEach(t -> shapes.put(t.name(), t.shape()));
+        return fromMetadata(file.metadata(), shapes, file.path().toString());
+    }
+
+    /**
+     * Reads the configuration from GGUF-style metadata and checks it against the tensors' shapes
+     * ({@link ModelValidator}): what every command that opens a model (run it, convert it) goes
+     * through, so that all of them refuse the same files with the same one-line errors.
+     *
+     * @param shapes every tensor's shape by its llama.cpp name, in ggml order
+     * @param source the file, for the messages
+     */
+    public static ModelConfig fromMetadata(GgufMetadata meta, Map<String, long[]> shapes, String source) {
         try {
             String arch = meta.getString("general.architecture", null);
             if (arch == null) {
-                throw new ModelException(source + ": no general.architecture in the metadata; not a model file?");
+                throw new ModelException("no general.architecture in the metadata; not a model file?");
             }
             RopeLayout layout = switch (arch) {
                 case "llama", "mistral" -> RopeLayout.ADJACENT_PAIRS;
                 case "qwen2" -> RopeLayout.HALVES;
-                default -> throw new ModelException(source + ": architecture '" + arch
+                default -> throw new ModelException("architecture '" + arch
                         + "' is not supported (panllm runs llama, mistral and qwen2)");
             };
-            int dim = required(meta, source, arch + ".embedding_length");
-            int heads = required(meta, source, arch + ".attention.head_count");
+            int dim = required(meta, arch + ".embedding_length");
+            int heads = required(meta, arch + ".attention.head_count");
             int headDim = meta.getInt(arch + ".attention.key_length", dim / Math.max(1, heads));
             int valueLength = meta.getInt(arch + ".attention.value_length", headDim);
             if (valueLength != headDim) {
-                throw new ModelException(source + ": attention.value_length " + valueLength + " differs from key_length "
+                throw new ModelException("attention.value_length " + valueLength + " differs from key_length "
                         + headDim + "; not supported");
             }
             int vocab = meta.getInt(arch + ".vocab_size", -1);
             if (vocab < 0) {
-                vocab = vocabFromTensors(file, source);
+                vocab = vocabFromTensors(meta, shapes);
             }
             float scale = 1f;
             String scalingType = meta.getString(arch + ".rope.scaling.type", "none");
             switch (scalingType) {
                 case "none" -> { }
                 case "linear" -> scale = meta.getFloat(arch + ".rope.scaling.factor", 1f);
-                default -> throw new ModelException(source + ": rope scaling '" + scalingType
+                default -> throw new ModelException("rope scaling '" + scalingType
                         + "' is not supported (none and linear are; Llama 3 scaling comes as rope_freqs.weight)");
             }
-            return new ModelConfig(arch, dim,
-                    required(meta, source, arch + ".block_count"),
-                    required(meta, source, arch + ".feed_forward_length"),
+            ModelConfig config = new ModelConfig(arch, dim,
+                    required(meta, arch + ".block_count"),
+                    required(meta, arch + ".feed_forward_length"),
                     heads,
                     meta.getInt(arch + ".attention.head_count_kv", heads),
                     headDim,
@@ -136,33 +156,32 @@ public record ModelConfig(
                     scale,
                     meta.getInt(arch + ".context_length", 2048),
                     vocab);
-        } catch (GgufException e) {
-            throw new ModelException(source + ": " + e.getMessage(), e);
-        } catch (ModelException e) {
-            if (e.getMessage().startsWith(source)) {
-                throw e;
-            }
-            throw new ModelException(source + ": " + e.getMessage(), e);
+            ModelValidator.checkTensors(config, shapes);
+            return config;
+        } catch (GgufException | ModelException e) {
+            // GgufMetadata's messages name the file already; ours do not.
+            String m = e.getMessage();
+            throw new ModelException(m.startsWith(source) ? m : source + ": " + m, e);
         }
     }
 
-    private static int required(GgufMetadata meta, String source, String key) {
+    private static int required(GgufMetadata meta, String key) {
         if (!meta.has(key)) {
-            throw new ModelException(source + ": metadata key " + key + " is missing");
+            throw new ModelException("metadata key " + key + " is missing");
         }
         return meta.getInt(key);
     }
 
-    private static int vocabFromTensors(GgufFile file, String source) {
-        if (file.metadata().has("tokenizer.ggml.tokens")) {
-            return file.metadata().getStringArray("tokenizer.ggml.tokens").size();
+    private static int vocabFromTensors(GgufMetadata meta, Map<String, long[]> shapes) {
+        if (meta.has("tokenizer.ggml.tokens")) {
+            return meta.getStringArray("tokenizer.ggml.tokens").size();
         }
-        var embedding = file.tensor(ModelWeights.TOKEN_EMBEDDING);
-        if (embedding == null || embedding.dims() < 2) {
-            throw new ModelException(source + ": cannot tell the vocabulary size (no vocab_size, tokenizer.ggml.tokens or "
+        long[] embedding = shapes.get(ModelWeights.TOKEN_EMBEDDING);
+        if (embedding == null || embedding.length < 2 || embedding[1] > Integer.MAX_VALUE) {
+            throw new ModelException("cannot tell the vocabulary size (no vocab_size, tokenizer.ggml.tokens or "
                     + ModelWeights.TOKEN_EMBEDDING + ")");
         }
-        return Math.toIntExact(embedding.dim(1));
+        return (int) embedding[1];
     }
 
     @Override

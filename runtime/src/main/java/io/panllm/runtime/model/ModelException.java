@@ -9,4 +9,9 @@ public class ModelException extends RuntimeException {
     public ModelException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** Logits that are NaN: nothing can be scored or sampled from them. */
+    public static ModelException nanLogits() {
+        return new ModelException("the model returned NaN logits (a numerical fault in the backend or the weights)");
+    }
 }

@@ -36,6 +36,13 @@ public final class ModelWeights {
 
     private ModelWeights(ModelConfig config, Map<String, TensorView> stored, String source) {
         this.config = config;
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        stored.forEach((name, t) -> shapes.put(name, t.shape()));
+        try {
+            ModelValidator.checkTensors(config, shapes); // before anything is sized by the configuration
+        } catch (ModelException e) {
+            throw new ModelException(source + ": " + e.getMessage(), e);
+        }
         Map<String, TensorView> tensors = withRowScales(stored, source);
         Lookup in = new Lookup(tensors, source);
         int dim = config.embeddingLength();
@@ -46,7 +53,7 @@ public final class ModelWeights {
         output = tiedOutput ? tokenEmbedding : in.matrix(OUTPUT, dim, vocab);
         ropeFreqs = tensors.containsKey(ROPE_FREQS) ? in.vector(ROPE_FREQS, config.ropeDimensionCount() / 2) : null;
 
-        List<LayerWeights> blocks = new ArrayList<>(config.blockCount());
+        List<LayerWeights> blocks = new ArrayList<>();
         int qDim = config.queryDim();
         int kvDim = config.kvDim();
         int ffn = config.feedForwardLength();
@@ -86,17 +93,35 @@ public final class ModelWeights {
                 continue;
             }
             TensorView scales = tensors.get(rowScalesName(t.name()));
-            if (scales == null || scales.type() != GgmlType.F32 || !scales.hasShape(t.rows())) {
-                throw new ModelException(source + ": INT8 tensor '" + t.name() + "' needs its row absmax as an F32 tensor '"
-                        + rowScalesName(t.name()) + "' of shape [" + t.rows() + "]"
-                        + (scales == null ? ", which is missing" : ", found " + scales));
-            }
+            checkRowScales(t.name(), t.shape(), scales == null ? null : scales.type(), scales == null ? null : scales.shape(), source);
             float[] scb = new float[Math.toIntExact(t.rows())];
             MemorySegment.copy(scales.data(), ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, scb, 0,
                     scb.length);
             out.put(t.name(), t.withRowScales(scb));
         }
         return out;
+    }
+
+    /**
+     * Checks that the INT8 matrix {@code weightName} of {@code shape} has whole rows and its row
+     * absmax companion ({@link #rowScalesName}) is an F32 vector of one value per row.
+     *
+     * @param scalesType null when the companion is missing
+     */
+    public static void checkRowScales(String weightName, long[] shape, GgmlType scalesType, long[] scalesShape, String source) {
+        long rowLength = shape[0];
+        long rows = 1;
+        for (int i = 1; i < shape.length; i++) {
+            rows *= shape[i];
+        }
+        if (rowLength <= 0 || rows <= 0) {
+            throw new ModelException(source + ": INT8 tensor '" + weightName + "' has the empty shape " + java.util.Arrays.toString(shape));
+        }
+        if (scalesType != GgmlType.F32 || !TensorView.hasShape(scalesShape, rows)) {
+            throw new ModelException(source + ": INT8 tensor '" + weightName + "' needs its row absmax as an F32 tensor '"
+                    + rowScalesName(weightName) + "' of shape [" + rows + "]"
+                    + (scalesType == null ? ", which is missing" : ", found " + scalesType + " " + java.util.Arrays.toString(scalesShape)));
+        }
     }
 
     /** The weights of a model in memory (for example a converted llama2.c checkpoint). */
@@ -159,6 +184,16 @@ public final class ModelWeights {
             bytes += t.data().byteSize();
         }
         return bytes;
+    }
+
+    /**
+     * Bytes a forward pass reads from the weights whatever its number of tokens: every tensor
+     * but the token embedding, of which only the tokens' rows are read (one row counted), unless
+     * it is also the LM head. The floor of a decode step's memory traffic (the KV cache aside).
+     */
+    public long bytesReadPerPass() {
+        long embedding = tokenEmbedding.data().byteSize();
+        return byteSize() - (tiedOutput ? 0 : embedding - tokenEmbedding.rowBytes());
     }
 
     /** Finds tensors and checks their shapes, naming the source in every error. */

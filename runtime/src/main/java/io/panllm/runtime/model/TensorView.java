@@ -76,7 +76,7 @@ public record TensorView(String name, GgmlType type, long[] shape, MemorySegment
 
     /** Number of rows (product of every dimension but the first). */
     public long rows() {
-        return elementCount() / shape[0];
+        return shape[0] == 0 ? 0 : elementCount() / shape[0];
     }
 
     /** Bytes per row. */
@@ -91,6 +91,11 @@ public record TensorView(String name, GgmlType type, long[] shape, MemorySegment
 
     /** Whether the shape is exactly {@code expected} (ggml order), dimensions of 1 at the end ignored. */
     public boolean hasShape(long... expected) {
+        return hasShape(shape, expected);
+    }
+
+    /** Whether {@code shape} is {@code expected}, trailing dimensions of 1 aside. */
+    public static boolean hasShape(long[] shape, long... expected) {
         int n = shape.length;
         while (n > expected.length && shape[n - 1] == 1) {
             n--;

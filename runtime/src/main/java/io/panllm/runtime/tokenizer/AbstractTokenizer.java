@@ -3,7 +3,6 @@ package io.panllm.runtime.tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -12,10 +11,6 @@ import java.util.Set;
  * encode runs of ordinary text and say which bytes each token stands for.
  */
 abstract class AbstractTokenizer implements Tokenizer {
-    /** Texts that end a turn or a document, besides the vocabulary's EOS and EOT ids. */
-    private static final List<String> STOP_TEXTS =
-            List.of("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>");
-
     protected final Vocabulary vocab;
     protected final Map<String, Integer> ids;
     private final SpecialTokenMatcher userDefinedMatcher;
@@ -35,7 +30,7 @@ abstract class AbstractTokenizer implements Tokenizer {
                 stops.add(id);
             }
         }
-        for (String text : STOP_TEXTS) {
+        for (String text : LlamaVocabRules.END_OF_GENERATION_TEXTS) {
             int id = vocab.findSpecial(text);
             if (id != SpecialTokens.NONE) {
                 stops.add(id);
@@ -62,14 +57,21 @@ abstract class AbstractTokenizer implements Tokenizer {
     protected abstract void encodeText(String text, boolean afterSpecial, TokenList out);
 
     @Override
-    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+    public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         TokenList out = new TokenList();
-        if (addBos && vocab.special().bos() != SpecialTokens.NONE) {
+        if (addSpecial && vocab.addBos() && vocab.special().bos() != SpecialTokens.NONE) {
             out.add(vocab.special().bos());
         }
-        if (text.isEmpty()) {
-            return out.toArray();
+        if (!text.isEmpty()) {
+            encodeFragments(text, parseSpecial, out);
         }
+        if (addSpecial && vocab.addEos() && vocab.special().eos() != SpecialTokens.NONE) {
+            out.add(vocab.special().eos());
+        }
+        return out.toArray();
+    }
+
+    private void encodeFragments(String text, boolean parseSpecial, TokenList out) {
         SpecialTokenMatcher matcher = parseSpecial ? allSpecialMatcher : userDefinedMatcher;
         boolean afterSpecial = true;
         for (SpecialTokenMatcher.Fragment fragment : matcher.split(text)) {
@@ -81,12 +83,11 @@ abstract class AbstractTokenizer implements Tokenizer {
                 afterSpecial = false;
             }
         }
-        return out.toArray();
     }
 
     @Override
-    public int[] encode(byte[] utf8, boolean addBos, boolean parseSpecial) {
-        return encode(Utf8.decodeStrict(utf8), addBos, parseSpecial);
+    public int[] encode(byte[] utf8, boolean addSpecial, boolean parseSpecial) {
+        return encode(Utf8.decodeStrict(utf8), addSpecial, parseSpecial);
     }
 
     @Override

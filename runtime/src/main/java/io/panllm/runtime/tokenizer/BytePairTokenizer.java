@@ -14,7 +14,7 @@ final class BytePairTokenizer extends AbstractTokenizer {
     private static final int REMOVED = Integer.MIN_VALUE;
 
     private final PreTokenizer preTokenizer;
-    /** Llama 3 style: a word that is a whole vocabulary token is that token, merges or not. */
+    /** llama.cpp's ignore_merges (Llama 3, Tekken): a word that is a whole vocabulary token is that token. */
     private final boolean ignoreMerges;
     /** Rank of each mergeable pair of token ids. */
     private final MergeRanks mergeRanks;
@@ -26,19 +26,13 @@ final class BytePairTokenizer extends AbstractTokenizer {
 
     BytePairTokenizer(Vocabulary vocab) {
         super(vocab);
-        String pre = vocab.preTokenizer();
-        if (GgufTokenizerMetadata.LLAMA3_PRE.contains(pre)) {
-            preTokenizer = new Llama3PreTokenizer();
-            ignoreMerges = true;
-        } else if (pre.equals(GgufTokenizerMetadata.DEFAULT_PRE)) {
-            preTokenizer = new Llama3PreTokenizer();
-            ignoreMerges = false;
-        } else if (GgufTokenizerMetadata.GPT2_PRE.contains(pre)) {
-            preTokenizer = new Gpt2PreTokenizer();
-            ignoreMerges = false;
-        } else {
-            throw new UnsupportedTokenizerException("BPE pre-tokenizer '" + pre + "' is not supported (supported: llama-bpe, gpt-2, default)");
+        BpePreTokenizers pre = BpePreTokenizers.forName(vocab.preTokenizer());
+        if (pre == null) {
+            throw new UnsupportedTokenizerException("BPE pre-tokenizer '" + vocab.preTokenizer() + "' is not supported (supported: "
+                    + BpePreTokenizers.supportedNames() + ")");
         }
+        preTokenizer = pre.create();
+        ignoreMerges = pre.ignoreMerges();
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get(String.valueOf(ByteLevel.charOf(b)));
             byteTokens[b] = id == null ? -1 : id;

@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The one place that knows the {@code tokenizer.*} GGUF keys: reads a {@link Vocabulary} from a
@@ -45,11 +44,7 @@ public final class GgufTokenizerMetadata {
     public static final String ADD_SPACE_PREFIX = "tokenizer.ggml.add_space_prefix";
     public static final String CHAT_TEMPLATE = "tokenizer.chat_template";
 
-    /** llama.cpp pre-tokenizer names that use the Llama 3 split and skip merges for whole-word tokens. */
-    static final Set<String> LLAMA3_PRE = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3");
-    /** Pre-tokenizer names that use the GPT-2 split. */
-    static final Set<String> GPT2_PRE = Set.of("gpt-2");
-    /** llama.cpp's default for BPE without a pre name is the Llama 3 split (with merges applied to every word). */
+    /** The pre-tokenizer name when the file gives none (llama.cpp warns and uses its "default" regexes). */
     static final String DEFAULT_PRE = "default";
 
     /** Texts llama.cpp takes as end of turn when the file names no eot_token_id. */
@@ -86,9 +81,10 @@ public final class GgufTokenizerMetadata {
         };
         boolean bpe = model == Vocabulary.Model.BYTE_PAIR;
         String pre = m.getString(PRE, DEFAULT_PRE);
-        if (bpe && !LLAMA3_PRE.contains(pre) && !GPT2_PRE.contains(pre) && !pre.equals(DEFAULT_PRE)) {
+        BpePreTokenizers bpePre = bpe ? BpePreTokenizers.forName(pre) : null;
+        if (bpe && bpePre == null) {
             throw new UnsupportedTokenizerException(source + ": BPE pre-tokenizer '" + pre
-                    + "' is not supported (supported: llama-bpe/llama3, gpt-2, default)");
+                    + "' is not supported (supported: " + BpePreTokenizers.supportedNames() + ")");
         }
         List<String> tokens = m.getStringArray(TOKENS);
         int n = tokens.size();
@@ -117,12 +113,13 @@ public final class GgufTokenizerMetadata {
                 optionalId(m, EOT_ID, SpecialTokens.NONE, n),
                 optionalId(m, UNKNOWN_ID, defaultUnk, n),
                 optionalId(m, PADDING_ID, SpecialTokens.NONE, n));
-        boolean addBos = m.getBoolean(ADD_BOS, !bpe || LLAMA3_PRE.contains(pre));
+        // llama.cpp: SentencePiece adds BOS; BPE only for the pre-tokenizers that say so (Llama 3, Tekken)
+        boolean addBos = m.getBoolean(ADD_BOS, !bpe || bpePre.addBosByDefault());
         boolean addEos = m.getBoolean(ADD_EOS, false);
         boolean addSpacePrefix = m.getBoolean(ADD_SPACE_PREFIX, !bpe);
         String chatTemplate = m.getString(CHAT_TEMPLATE, null);
         Vocabulary v = new Vocabulary(model, pre, tokens, scores, types, merges, special, addBos, addEos, addSpacePrefix, chatTemplate);
-        return withDetectedEot(v);
+        return withDetectedEot(LlamaVocabRules.apply(v, m.getString("general.name", null)));
     }
 
     /** An id the file may hold; an id past the vocabulary is dropped, as llama.cpp does (with a warning there). */
@@ -143,7 +140,7 @@ public final class GgufTokenizerMetadata {
             int id = v.findSpecial(text);
             if (id != SpecialTokens.NONE) {
                 return new Vocabulary(v.model(), v.preTokenizer(), v.tokens(), v.scores(), v.types(), v.merges(),
-                        v.special().withEot(id), v.addBos(), v.addEos(), v.addSpacePrefix(), v.chatTemplate());
+                        v.special().withEot(id), v.addBos(), v.addEos(), v.addSpacePrefix(), v.chatTemplate(), v.strip());
             }
         }
         return v;

@@ -36,6 +36,7 @@ final class HfTokenizerJson {
 
         Map<Integer, String> byId = new HashMap<>();
         Map<Integer, TokenType> typeById = new HashMap<>();
+        Map<Integer, Byte> stripById = new HashMap<>();
         for (Map.Entry<String, JsonNode> entry : model.path("vocab").properties()) {
             int id = checkedId(entry.getValue(), where, "model.vocab[\"" + entry.getKey() + "\"]");
             byId.put(id, entry.getKey());
@@ -45,6 +46,11 @@ final class HfTokenizerJson {
             int id = checkedId(added.path("id"), where, "added_tokens");
             byId.put(id, added.path("content").asText());
             typeById.put(id, added.path("special").asBoolean(false) ? TokenType.CONTROL : TokenType.USER_DEFINED);
+            byte strip = (byte) ((added.path("lstrip").asBoolean(false) ? Vocabulary.LSTRIP : 0)
+                    | (added.path("rstrip").asBoolean(false) ? Vocabulary.RSTRIP : 0));
+            if (strip != 0) {
+                stripById.put(id, strip);
+            }
         }
         if (byId.isEmpty()) {
             throw new TokenizerException(where + ": no vocabulary (model.vocab is empty or missing)");
@@ -73,21 +79,33 @@ final class HfTokenizerJson {
         for (int id = 0; id < size; id++) {
             ids.put(tokens.get(id), id);
         }
-        JsonNode config = readConfig(tokenizerJson.resolveSibling("tokenizer_config.json"));
+        HfTokenizerConfig config = HfTokenizerConfig.read(tokenizerJson.toAbsolutePath().getParent());
         SpecialTokens special = new SpecialTokens(
-                idOf(tokenText(config.path("bos_token")), ids),
-                idOf(tokenText(config.path("eos_token")), ids),
+                idOf(config.bosToken(), ids),
+                idOf(config.eosToken(), ids),
                 SpecialTokens.NONE,
                 idOf(model.path("unk_token").asText(null), ids),
-                idOf(tokenText(config.path("pad_token")), ids));
-        boolean addBos = config.path("add_bos_token").asBoolean(GgufTokenizerMetadata.LLAMA3_PRE.contains(pre));
-        boolean addEos = config.path("add_eos_token").asBoolean(false);
+                idOf(config.padToken(), ids));
+        boolean addBos = config.addBos() != null ? config.addBos() : BpePreTokenizers.forName(pre).addBosByDefault();
+        boolean addEos = config.addEos() != null && config.addEos();
         Vocabulary vocab = new Vocabulary(Vocabulary.Model.BYTE_PAIR, pre, tokens, null, types, merges, special,
-                addBos, addEos, false, chatTemplate(config.path("chat_template")));
-        return GgufTokenizerMetadata.withDetectedEot(vocab);
+                addBos, addEos, false, config.chatTemplate());
+        byte[] strip = null;
+        if (!stripById.isEmpty()) {
+            strip = new byte[size];
+            for (Map.Entry<Integer, Byte> e : stripById.entrySet()) {
+                strip[e.getKey()] = e.getValue();
+            }
+        }
+        // the added tokens' own lstrip/rstrip, as HF tokenizers applies them; no model name here
+        return GgufTokenizerMetadata.withDetectedEot(LlamaVocabRules.apply(vocab.withTypes(vocab.types(), strip), null));
     }
 
     /** llama.cpp's name for the pre-tokenizer: the Llama 3 split, or GPT-2's byte-level regex. */
+    /** Qwen2's split, as its tokenizer.json writes it: Llama 3's with single digits. */
+    static final String QWEN2_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+            + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
     private static String preTokenizerName(JsonNode preTokenizer, String where) {
         List<JsonNode> steps = new ArrayList<>();
         if (preTokenizer.path("type").asText().equals("Sequence")) {
@@ -118,6 +136,9 @@ final class HfTokenizerJson {
         if (Llama3PreTokenizer.REGEX.equals(splitRegex) && !byteLevelRegex) {
             return "llama-bpe";
         }
+        if (QWEN2_REGEX.equals(splitRegex) && !byteLevelRegex) {
+            return "qwen2";
+        }
         throw new UnsupportedTokenizerException(where + ": pre-tokenizer regex " + splitRegex
                 + " is not supported (supported: the Llama 3 and GPT-2 regexes)");
     }
@@ -129,37 +150,9 @@ final class HfTokenizerJson {
         return node.asInt();
     }
 
-    /** A special token in tokenizer_config.json: a string, or an object with "content". */
-    private static String tokenText(JsonNode node) {
-        if (node.isTextual()) {
-            return node.asText();
-        }
-        return node.isObject() ? node.path("content").asText(null) : null;
-    }
-
     private static int idOf(String text, Map<String, Integer> ids) {
         Integer id = text == null ? null : ids.get(text);
         return id == null ? SpecialTokens.NONE : id;
-    }
-
-    /** A template string, or from a list of named templates the one called "default" (else the first). */
-    private static String chatTemplate(JsonNode node) {
-        if (node.isTextual()) {
-            return node.asText();
-        }
-        if (node.isArray() && !node.isEmpty()) {
-            for (JsonNode named : node) {
-                if (named.path("name").asText().equals("default")) {
-                    return named.path("template").asText(null);
-                }
-            }
-            return node.get(0).path("template").asText(null);
-        }
-        return null;
-    }
-
-    private static JsonNode readConfig(Path config) {
-        return Files.isRegularFile(config) ? parse(config) : new ObjectMapper().createObjectNode();
     }
 
     private static JsonNode parse(Path file) {

@@ -27,6 +27,7 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
      * the words can be encoded one at a time and cached with the same result as the whole text.
      */
     private final boolean mergesStayInWords;
+    private static final java.util.regex.Pattern BYTE_PIECE = java.util.regex.Pattern.compile("<0x[0-9A-Fa-f]{2}>");
     private final WordCache wordCache = new WordCache();
 
     SentencePieceTokenizer(Vocabulary vocab) {
@@ -38,6 +39,12 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
         super(vocab);
         this.scores = vocab.scores();
         this.unknownCharsMerge = vocab.model() != Vocabulary.Model.LLAMA2C;
+        for (int id = 0; id < vocab.tokens().size(); id++) {
+            if (vocab.type(id) == TokenType.BYTE && !BYTE_PIECE.matcher(vocab.tokens().get(id)).matches()) {
+                throw new TokenizerException("token " + id + " '" + vocab.tokens().get(id)
+                        + "' is marked as a byte token but is not of the form <0xNN>");
+            }
+        }
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get(String.format("<0x%02X>", b));
             if (id == null && b < 0x80) {
@@ -51,7 +58,7 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
     @Override
     protected byte[] textBytes(int id) {
         String piece = vocab.tokens().get(id);
-        if (vocab.type(id) == TokenType.BYTE && piece.length() == 6 && piece.startsWith("<0x") && piece.endsWith(">")) {
+        if (vocab.type(id) == TokenType.BYTE && BYTE_PIECE.matcher(piece).matches()) {
             return new byte[] {(byte) Integer.parseInt(piece, 3, 5, 16)};
         }
         return piece.replace(SPACE_MARK, ' ').getBytes(StandardCharsets.UTF_8);

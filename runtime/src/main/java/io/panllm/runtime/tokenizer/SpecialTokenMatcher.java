@@ -9,7 +9,8 @@ import java.util.Map;
 /**
  * Cuts input text at the special tokens it contains (leftmost match first, the longest one where
  * several start at the same place), so that "&lt;|eot_id|&gt;" in a chat prompt becomes one token
- * instead of being spelled out.
+ * instead of being spelled out. A token with llama.cpp's lstrip or rstrip attribute takes the
+ * white space before or after it along (C's isspace, as llama.cpp's tokenizer_st_partition).
  */
 final class SpecialTokenMatcher {
 
@@ -20,7 +21,7 @@ final class SpecialTokenMatcher {
         }
     }
 
-    private record Candidate(String text, int id) {
+    private record Candidate(String text, int id, boolean lstrip, boolean rstrip) {
     }
 
     /** Candidates by their first character, longest first. */
@@ -37,7 +38,8 @@ final class SpecialTokenMatcher {
                     || includeControl && (type == TokenType.CONTROL || type == TokenType.UNKNOWN);
             String text = vocab.tokens().get(id);
             if (matched && !text.isEmpty()) {
-                byFirstChar.computeIfAbsent(text.charAt(0), c -> new ArrayList<>()).add(new Candidate(text, id));
+                byFirstChar.computeIfAbsent(text.charAt(0), c -> new ArrayList<>()).add(new Candidate(text, id,
+                        vocab.strips(id, Vocabulary.LSTRIP), vocab.strips(id, Vocabulary.RSTRIP)));
             }
         }
         for (List<Candidate> list : byFirstChar.values()) {
@@ -59,17 +61,28 @@ final class SpecialTokenMatcher {
                 pos++;
                 continue;
             }
-            if (pos > rawStart) {
-                fragments.add(new Fragment(text.substring(rawStart, pos), -1));
+            int rawEnd = pos;
+            while (match.lstrip() && rawEnd > rawStart && isSpace(text.charAt(rawEnd - 1))) {
+                rawEnd--;
+            }
+            if (rawEnd > rawStart) {
+                fragments.add(new Fragment(text.substring(rawStart, rawEnd), -1));
             }
             fragments.add(new Fragment(match.text(), match.id()));
             pos += match.text().length();
+            while (match.rstrip() && pos < text.length() && isSpace(text.charAt(pos))) {
+                pos++;
+            }
             rawStart = pos;
         }
         if (rawStart < text.length()) {
             fragments.add(new Fragment(text.substring(rawStart), -1));
         }
         return fragments;
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c >= '\t' && c <= '\r';
     }
 
     private Candidate matchAt(String text, int pos) {

@@ -11,18 +11,20 @@ public interface Tokenizer {
     /**
      * Encodes text.
      *
-     * @param addBos       prepend the BOS token (usually {@code vocabulary().addBos()} for a fresh sequence)
+     * @param addSpecial   add BOS and EOS where the vocabulary asks for them ({@link Vocabulary#addBos()},
+     *                     {@link Vocabulary#addEos()}), as llama.cpp's add_special: a GPT-2 vocabulary
+     *                     gets no BOS, a Llama one does; pass true at the start of a sequence
      * @param parseSpecial recognise control-token texts such as "&lt;|eot_id|&gt;" in the text (for
      *                     rendered chat templates); when false they are spelled out as ordinary text
      */
-    int[] encode(String text, boolean addBos, boolean parseSpecial);
+    int[] encode(String text, boolean addSpecial, boolean parseSpecial);
 
     /**
      * Encodes UTF-8 bytes, rejecting ill-formed input.
      *
      * @throws InvalidUtf8Exception naming the offset of the first bad byte
      */
-    int[] encode(byte[] utf8, boolean addBos, boolean parseSpecial);
+    int[] encode(byte[] utf8, boolean addSpecial, boolean parseSpecial);
 
     /**
      * The text of the ids, the inverse of {@link #encode(String, boolean, boolean)}: control tokens

@@ -21,10 +21,24 @@ import java.util.Map;
  * @param addEos         whether encoding appends EOS by default
  * @param addSpacePrefix SentencePiece: prefix the text with a space (at the start and after special tokens)
  * @param chatTemplate   the Jinja chat template shipped with the model, or null
+ * @param strip          per token, {@link #LSTRIP} and {@link #RSTRIP}: where special-token parsing
+ *                       drops the white space before or after the token (llama.cpp's token
+ *                       attributes); null for none
  */
 public record Vocabulary(Model model, String preTokenizer, List<String> tokens, float[] scores, TokenType[] types,
                          List<String> merges, SpecialTokens special, boolean addBos, boolean addEos,
-                         boolean addSpacePrefix, String chatTemplate) {
+                         boolean addSpacePrefix, String chatTemplate, byte[] strip) {
+    /** Special-token parsing drops the white space before this token. */
+    public static final byte LSTRIP = 1;
+    /** Special-token parsing drops the white space after this token. */
+    public static final byte RSTRIP = 2;
+
+    /** A vocabulary whose tokens strip no white space. */
+    public Vocabulary(Model model, String preTokenizer, List<String> tokens, float[] scores, TokenType[] types,
+                      List<String> merges, SpecialTokens special, boolean addBos, boolean addEos,
+                      boolean addSpacePrefix, String chatTemplate) {
+        this(model, preTokenizer, tokens, scores, types, merges, special, addBos, addEos, addSpacePrefix, chatTemplate, null);
+    }
 
     /** The tokenization algorithm, with the name GGUF gives it in {@code tokenizer.ggml.model}. */
     public enum Model {
@@ -66,6 +80,9 @@ public record Vocabulary(Model model, String preTokenizer, List<String> tokens, 
         if (model != Model.BYTE_PAIR && scores == null) {
             throw new TokenizerException("a SentencePiece vocabulary needs token scores");
         }
+        if (strip != null && strip.length != n) {
+            throw new TokenizerException("vocabulary has " + n + " tokens but " + strip.length + " strip attributes");
+        }
         if (model == Model.BYTE_PAIR && merges.isEmpty()) {
             throw new TokenizerException("a byte-level BPE vocabulary needs merges");
         }
@@ -88,6 +105,17 @@ public record Vocabulary(Model model, String preTokenizer, List<String> tokens, 
 
     public TokenType type(int id) {
         return types[id];
+    }
+
+    /** Whether special-token parsing drops the white space before ({@link #LSTRIP}) or after ({@link #RSTRIP}) this token. */
+    public boolean strips(int id, byte side) {
+        return strip != null && (strip[id] & side) != 0;
+    }
+
+    /** This vocabulary with other token types and strip attributes (the per-model rules of llama.cpp). */
+    public Vocabulary withTypes(TokenType[] newTypes, byte[] newStrip) {
+        return new Vocabulary(model, preTokenizer, tokens, scores, newTypes, merges, special, addBos, addEos, addSpacePrefix,
+                chatTemplate, newStrip);
     }
 
     /** Id of each token string; where a string repeats, the last id wins (as in llama.cpp). */

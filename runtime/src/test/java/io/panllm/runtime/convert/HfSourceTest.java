@@ -266,4 +266,90 @@ class HfSourceTest {
         assertThatThrownBy(() -> new HfSource(config)).isInstanceOf(ConvertException.class)
                 .hasMessageContaining("Qwen2ForCausalLM");
     }
+
+    /**
+     * Rewrites a checkpoint's config.json the way transformers 5 saves it: rope_theta and
+     * rope_scaling move into rope_parameters (with rope_type "default" when there was no
+     * scaling), torch_dtype becomes dtype.
+     */
+    private static void toTransformers5Layout(Path checkpoint) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(checkpoint.resolve("config.json").toFile());
+        var rope = json.createObjectNode();
+        var scaling = config.remove("rope_scaling");
+        if (scaling != null && scaling.isObject()) {
+            rope.setAll((com.fasterxml.jackson.databind.node.ObjectNode) scaling);
+        } else {
+            rope.put("rope_type", "default");
+        }
+        var theta = config.remove("rope_theta");
+        rope.put("rope_theta", theta == null ? 10000.0 : theta.doubleValue());
+        config.set("rope_parameters", rope);
+        config.set("dtype", config.remove("torch_dtype"));
+        json.writerWithDefaultPrettyPrinter().writeValue(checkpoint.resolve("config.json").toFile(), config);
+    }
+
+    private static void editConfig(Path checkpoint, java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> edit)
+            throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(checkpoint.resolve("config.json").toFile());
+        edit.accept(config);
+        json.writerWithDefaultPrettyPrinter().writeValue(checkpoint.resolve("config.json").toFile(), config);
+    }
+
+    /** The rope settings of Llama 3 (llama3 scaling), Llama 2 (none, no rope_theta key) and a linear-scaled Llama 2. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"llama3", "default", "linear"})
+    void transformers5ConfigConvertsToTheSameGgufAsTransformers4(String rope) throws Exception {
+        TinyHfCheckpoint hf = new TinyHfCheckpoint(21, true);
+        Path v4 = hf.write(dir.resolve("v4").resolve("model"));
+        Path v5 = hf.write(dir.resolve("v5").resolve("model"));
+        for (Path checkpoint : List.of(v4, v5)) {
+            editConfig(checkpoint, c -> {
+                switch (rope) {
+                    case "default" -> {
+                        c.remove("rope_scaling");
+                        c.remove("rope_theta");
+                    }
+                    case "linear" -> c.putObject("rope_scaling").put("factor", 4.0).put("rope_type", "linear").put("type", "linear");
+                    default -> { }
+                }
+            });
+        }
+        toTransformers5Layout(v5);
+        assertThat(Files.readString(v5.resolve("config.json"))).contains("rope_parameters").doesNotContain("rope_scaling").doesNotContain("torch_dtype");
+        byte[] fromV4 = Files.readAllBytes(convert(v4, TargetType.F32, dir.resolve("v4.gguf")));
+        byte[] fromV5 = Files.readAllBytes(convert(v5, TargetType.F32, dir.resolve("v5.gguf")));
+        assertThat(fromV5).isEqualTo(fromV4);
+        try (GgufFile f = GgufFile.open(dir.resolve("v5.gguf"))) {
+            var m = f.metadata();
+            float theta = rope.equals("default") ? 10000f : 500000f;
+            assertThat(m.get("llama.rope.freq_base").value()).isEqualTo(theta);
+            boolean hasFreqs = f.tensors().stream().anyMatch(t -> t.name().equals("rope_freqs.weight"));
+            assertThat(hasFreqs).isEqualTo(rope.equals("llama3"));
+            if (hasFreqs) {
+                float[] expected = Llama3RopeScaling.factors(500000.0, TinyHfCheckpoint.HEAD_DIM, 32.0, 1.0, 4.0, 8192);
+                float[] stored = GgmlType.F32.codec().dequantize(f.tensorData(f.tensor("rope_freqs.weight")), expected.length);
+                assertThat(stored).containsExactly(expected);
+            }
+            assertThat(m.getString("llama.rope.scaling.type", "none")).isEqualTo(rope.equals("linear") ? "linear" : "none");
+            if (rope.equals("linear")) {
+                assertThat(m.get("llama.rope.scaling.factor").value()).isEqualTo(4f);
+            }
+        }
+    }
+
+    @Test
+    void ropeSettingsPanllmDoesNotComputeAreRefusedByKey() throws Exception {
+        Path yarn = new TinyHfCheckpoint(22, true).write(dir.resolve("yarn"));
+        editConfig(yarn, c -> c.putObject("rope_scaling").put("factor", 4.0).put("original_max_position_embeddings", 4096)
+                .put("rope_type", "yarn"));
+        toTransformers5Layout(yarn);
+        assertThatThrownBy(() -> new HfSource(yarn)).isInstanceOf(ConvertException.class)
+                .hasMessageContaining("config.json").hasMessageContaining("rope_parameters.rope_type 'yarn'");
+        Path bias = new TinyHfCheckpoint(23, true).write(dir.resolve("bias"));
+        editConfig(bias, c -> c.put("attention_bias", true));
+        assertThatThrownBy(() -> new HfSource(bias)).isInstanceOf(ConvertException.class)
+                .hasMessageContaining("attention_bias = true");
+    }
 }

@@ -60,9 +60,12 @@ class GgufTokenizerMetadataTest {
         assertThatThrownBy(() -> TestFiles.ggufTokenizer("gguf/vocab/ggml-vocab-bert-bge.gguf"))
                 .isInstanceOf(UnsupportedTokenizerException.class)
                 .hasMessageContaining("'bert'").hasMessageContaining("ggml-vocab-bert-bge.gguf");
-        assertThatThrownBy(() -> TestFiles.ggufTokenizer("gguf/vocab/ggml-vocab-deepseek-llm.gguf"))
+        GgufMetadata deepseek = TestFiles.ggufMetadata("gguf/vocab/ggml-vocab-deepseek-llm.gguf");
+        Map<String, GgufValue> unknownPre = new LinkedHashMap<>(deepseek.asMap());
+        unknownPre.put("tokenizer.ggml.pre", GgufValue.ofString("no-such-pre"));
+        assertThatThrownBy(() -> Tokenizers.fromGguf(new GgufMetadata(unknownPre, "x.gguf"), "x.gguf"))
                 .isInstanceOf(UnsupportedTokenizerException.class)
-                .hasMessageContaining("'deepseek-llm'");
+                .hasMessageContaining("'no-such-pre'").hasMessageContaining("deepseek-llm");
         Map<String, GgufValue> noTokenizer = Map.of("general.architecture", GgufValue.ofString("llama"));
         assertThatThrownBy(() -> Tokenizers.fromGguf(new GgufMetadata(noTokenizer, "x.gguf"), "x.gguf"))
                 .isInstanceOf(TokenizerException.class).hasMessageContaining("tokenizer.ggml.model");

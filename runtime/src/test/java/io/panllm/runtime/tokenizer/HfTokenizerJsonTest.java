@@ -80,6 +80,20 @@ class HfTokenizerJsonTest {
         assertThat(tokenizer.encode("hello", true, false)).containsExactly(300, 259);
     }
 
+    /** An added token's lstrip/rstrip take the white space beside it along; chat_template.jinja is the template where the config has none. */
+    @Test
+    void addedTokenStripAndTemplateFile(@TempDir Path dir) throws IOException {
+        ObjectNode root = gpt2Style();
+        ((ObjectNode) root.path("added_tokens").get(1)).put("lstrip", true).put("rstrip", true);
+        Path file = write(dir, root);
+        Files.writeString(dir.resolve("chat_template.jinja"), "{{ messages[0].content }}");
+        Tokenizer tokenizer = Tokenizers.fromHfJson(file);
+        assertThat(tokenizer.encode("hello <tool> hello", false, false)).containsExactly(259, 301, 259);
+        assertThat(tokenizer.vocabulary().chatTemplate()).isEqualTo("{{ messages[0].content }}");
+        Tokenizer plain = Tokenizers.fromHfJson(write(dir, gpt2Style()));
+        assertThat(plain.encode("hello <tool> hello", false, false)).containsExactly(259, 32, 301, 260); // 32: the space byte
+    }
+
     @Test
     void unsupportedFilesAreNamed(@TempDir Path dir) throws IOException {
         ObjectNode unigram = gpt2Style();

@@ -52,7 +52,7 @@ class PreTokenizerTest {
         Random random = new Random(42);
         for (int i = 0; i < 3000; i++) {
             String text = randomText(random, 1 + random.nextInt(40));
-            assertThat(splitter.split(text)).as("split %s", SentencePieceVocabTest.quoted(text)).isEqualTo(regexSplit(pattern, text));
+            assertThat(splitter.split(text)).as("split %s", LlamaCppVectorsTest.quoted(text)).isEqualTo(regexSplit(pattern, text));
         }
     }
 

@@ -21,49 +21,6 @@ class SentencePieceVocabTest {
         tokenizer = TestFiles.ggufTokenizer(VOCAB);
     }
 
-    private record Case(String text, int[] expected) {
-    }
-
-    /**
-     * llama.cpp's test-tokenizer-0 format: the .inp file holds the inputs, each followed by the
-     * line "__ggml_vocab_test__"; the .out file holds one line of space-separated ids per input.
-     * The cases are encoded without BOS and without special-token parsing.
-     */
-    private static List<Case> cases() throws IOException {
-        String inp = Files.readString(TestFiles.file(VOCAB + ".inp"), StandardCharsets.UTF_8);
-        List<String> out = Files.readAllLines(TestFiles.file(VOCAB + ".out"), StandardCharsets.UTF_8);
-        String separator = "\n__ggml_vocab_test__\n";
-        List<String> inputs = new ArrayList<>();
-        int pos = 0;
-        for (int next; (next = inp.indexOf(separator, pos)) >= 0; pos = next + separator.length()) {
-            inputs.add(inp.substring(pos, next));
-        }
-        assertThat(inputs).hasSize(out.size());
-        List<Case> cases = new ArrayList<>();
-        for (int i = 0; i < inputs.size(); i++) {
-            String line = out.get(i).strip();
-            int[] ids = line.isEmpty() ? new int[0] : Arrays.stream(line.split(" +")).mapToInt(Integer::parseInt).toArray();
-            cases.add(new Case(inputs.get(i), ids));
-        }
-        return cases;
-    }
-
-    @Test
-    void everyLlamaCppVectorMatches() throws IOException {
-        List<Case> cases = cases();
-        assertThat(cases).hasSizeGreaterThan(40);
-        for (Case c : cases) {
-            assertThat(tokenizer.encode(c.text(), false, false)).as("encode %s", quoted(c.text())).containsExactly(c.expected());
-        }
-    }
-
-    @Test
-    void everyVectorDecodesBackToItsText() throws IOException {
-        for (Case c : cases()) {
-            assertThat(tokenizer.decode(c.expected())).as("decode %s", quoted(c.text())).isEqualTo(c.text());
-        }
-    }
-
     @Test
     void bosAndLeadingSpace() {
         assertThat(tokenizer.encode("Hello world", true, false)).containsExactly(1, 15043, 3186);
@@ -112,11 +69,5 @@ class SentencePieceVocabTest {
         Tokenizer llama2c = Tokenizers.fromLlama2c(TestFiles.file("llama2c/tok512.bin"));
         Tokenizer llama2cWhole = new SentencePieceTokenizer(llama2c.vocabulary(), false);
         assertThat(llama2c.encode(text, true, false)).containsExactly(llama2cWhole.encode(text, true, false));
-    }
-
-    static String quoted(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        s.codePoints().forEach(cp -> b.append(cp < 0x20 ? String.format("\\x%02x", cp) : Character.toString(cp)));
-        return b.append('"').toString();
     }
 }
