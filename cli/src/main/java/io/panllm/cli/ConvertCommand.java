@@ -1,5 +1,7 @@
 package io.panllm.cli;
 
+import io.panllm.runtime.calibration.Imatrix;
+import io.panllm.runtime.calibration.ImatrixFile;
 import io.panllm.runtime.convert.ConvertException;
 import io.panllm.runtime.convert.Converter;
 import io.panllm.runtime.convert.HfExport;
@@ -76,6 +78,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = {"-f", "--force"}, description = "overwrite OUT if it exists")
     boolean force;
 
+    @Option(names = "--imatrix", paramLabel = "FILE", description = "importance matrix (panllm imatrix or llama-imatrix, GGUF or .dat):"
+            + " weighted quantization as llama-quantize --imatrix")
+    Path imatrix;
+
     @Option(names = "--to", paramLabel = "FORMAT", description = "output format: gguf or safetensors (a Hugging Face checkpoint"
             + " directory; types f32 f16 bf16 nf4 fp4 int8). Default: gguf for OUT.gguf, safetensors for a directory or a name"
             + " without extension")
@@ -93,6 +99,9 @@ final class ConvertCommand implements Callable<Integer> {
         String typeName = resolvePositionals();
         PrintWriter out = spec.commandLine().getOut();
         if (writesHuggingFace()) {
+            if (imatrix != null) {
+                throw new IllegalArgumentException("--imatrix applies to GGUF output only");
+            }
             return exportHuggingFace(out, typeName);
         }
         TargetType target = TargetType.parse(typeName);
@@ -111,7 +120,7 @@ final class ConvertCommand implements Callable<Integer> {
                 target = TargetType.IQ4_NL;
             }
         }
-        OutputPaths.refuseInputs("-o", output, input == null ? null : Path.of(input), vocab);
+        OutputPaths.refuseInputs("-o", output, input == null ? null : Path.of(input), vocab, imatrix);
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists (add --force to overwrite)");
         }
@@ -120,13 +129,18 @@ final class ConvertCommand implements Callable<Integer> {
         }
         try (ModelSource source = openSource()) {
             QuantPolicy policy = QuantPolicy.forSource(source, target, parseType(embeddingType), parseType(outputType));
+            Imatrix importance = imatrix == null ? null : ImatrixFile.read(imatrix);
             out.printf("converting %s -> %s (%s)%n", source.description(), output, target.label());
+            if (importance != null) {
+                out.printf("imatrix %s: %d entries, %d tensors quantized with importance weights%n", imatrix,
+                        importance.entries().size(), Converter.weightedTensorCount(source, policy, importance));
+            }
             out.flush();
             ProgressBar bar = new ProgressBar("convert");
             Converter.Result result;
             try {
                 result = threads.run(() -> Converter.convert(source, policy, output, (i, n, name, t, done, total) ->
-                        bar.update(done, total, String.format("%d/%d tensors %s/%s", i + 1, n, Table.bytes(done), Table.bytes(total)))));
+                        bar.update(done, total, String.format("%d/%d tensors %s/%s", i + 1, n, Table.bytes(done), Table.bytes(total))), importance));
             } finally {
                 bar.close();
             }

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 ServeCommand.class,
                 ConvertCommand.class,
+                ImatrixCommand.class,
                 InfoCommand.class,
                 CompareCommand.class,
                 CommandLine.HelpCommand.class},

@@ -45,6 +45,32 @@ abstract class AbstractBlockCodec implements BlockCodec {
         encode(src, srcOffset, blocks, dst);
     }
 
+    /** Encodes whole rows with importance weights; only called when {@link #usesImportance()} is true. */
+    void encodeWeighted(float[] src, int srcOffset, int rows, int rowLength, float[] importance, MemorySegment dst) {
+        throw new AssertionError(type + " does not use importance weights");
+    }
+
+    @Override
+    public final void quantizeRows(float[] src, int srcOffset, int rows, int rowLength, float[] importance,
+            MemorySegment dst) {
+        if (rows < 0 || rowLength < 0 || rowLength % type.blockSize != 0) {
+            throw new IllegalArgumentException(type + ": rows of " + rowLength + " elements are not a whole number of "
+                    + type.blockSize + "-element blocks");
+        }
+        int n = Math.multiplyExact(rows, rowLength);
+        if (importance == null || !usesImportance()) {
+            quantize(src, srcOffset, n, dst);
+            return;
+        }
+        if (importance.length != rowLength) {
+            throw new IllegalArgumentException(type + ": " + importance.length + " importance weights for rows of "
+                    + rowLength + " elements");
+        }
+        checkBlocks(n, dst, "destination");
+        Objects.checkFromIndexSize(srcOffset, n, src.length);
+        encodeWeighted(src, srcOffset, rows, rowLength, importance, dst);
+    }
+
     /** Returns the number of blocks in {@code n} elements after checking that the segment can hold them. */
     private int checkBlocks(int n, MemorySegment segment, String role) {
         if (n < 0 || n % type.blockSize != 0) {

@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * IQ4_NL: d (fp16), qs[16] as Q4_0, but the 4-bit code indexes a non-linear table: x = d * KVALUES[q].
- * Quantizing is llama.cpp's quantize_iq4_nl without importance weights (what llama-quantize runs):
+ * Quantizing is llama.cpp's quantize_iq4_nl (what llama-quantize runs), without importance weights:
  * quantize_row_iq4_nl_impl with ntry = 7, weights x², a least-squares scale for the codes picked at
  * each of 15 trial scales around max / 127, and the codes then picked again for the best scale.
  */
@@ -61,14 +61,49 @@ final class IQ4_NLCodec extends QuantizedBlockCodec {
         return new Encoder();
     }
 
+    @Override
+    public boolean usesImportance() {
+        return true;
+    }
+
+    /**
+     * quantize_iq4_nl with quant_weights: the same search, each element weighted by
+     * qw[j] * sqrt(sigma2 + x[j]²) with sigma2 = 2 * mean x² of its block (not of the row).
+     */
+    @Override
+    WeightedRowEncoder newWeightedEncoder() {
+        Encoder encoder = new Encoder();
+        return (x, xOffset, n, qw, dst, offset) -> {
+            for (int ib = 0; ib < n / QK; ib++) {
+                int block = xOffset + QK * ib;
+                float sumX2 = 0;
+                for (int j = 0; j < QK; j++) {
+                    sumX2 += x[block + j] * x[block + j];
+                }
+                float sigma2 = sumX2 * (2.f / QK);
+                WeightedQuants.elementWeights(qw, QK * ib, x, block, QK, sigma2, encoder.weights);
+                encoder.encodeWithWeights(x, block, dst, offset + (long) ib * GgmlType.IQ4_NL.bytesPerBlock);
+            }
+        };
+    }
+
     private static final class Encoder implements BlockEncoder {
         private final int[] codes = new int[QK];
+        private final float[] weights = new float[QK];
         // the two sums of the least-squares scale for the codes picked at one trial scale
         private float sumQX;
         private float sumQ2;
 
         @Override
         public void encodeBlock(float[] x, int xOffset, MemorySegment dst, long offset) {
+            for (int j = 0; j < QK; j++) {
+                weights[j] = x[xOffset + j] * x[xOffset + j];
+            }
+            encodeWithWeights(x, xOffset, dst, offset);
+        }
+
+        /** Encodes the block with the element weights already in {@code weights}. */
+        void encodeWithWeights(float[] x, int xOffset, MemorySegment dst, long offset) {
             float scale = bestScale(x, xOffset);
             LittleEndian.setFp16(dst, offset, scale);
             float id = scale != 0 ? 1 / scale : 0;
@@ -97,14 +132,14 @@ final class IQ4_NLCodec extends QuantizedBlockCodec {
             return d;
         }
 
-        /** Picks each code at inverse scale {@code id} and sums w q x and w q² with weights w = x². */
+        /** Picks each code at inverse scale {@code id} and sums w q x and w q² with the element weights. */
         private void sumsAt(float id, float[] x, int xOffset) {
             sumQX = 0;
             sumQ2 = 0;
             for (int j = 0; j < QK; j++) {
                 float xj = x[xOffset + j];
                 float q = KVALUES[bestIndex(id * xj)];
-                float w = xj * xj;
+                float w = weights[j];
                 sumQX += w * q * xj;
                 sumQ2 += w * q * q;
             }

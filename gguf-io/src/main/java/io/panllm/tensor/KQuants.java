@@ -109,11 +109,11 @@ final class KQuants {
     }
 
     /**
-     * make_qx_quants with rmse_type 1 and no importance weights (as quantize_row_q6_K_ref calls it):
-     * symmetric codes L in [0, 2 nmax) for x ≈ scale * (L - nmax), weighting each element by x².
-     * Returns the scale, which is negative when the largest magnitude is positive.
+     * make_qx_quants with rmse_type 1: symmetric codes L in [0, 2 nmax) for x ≈ scale * (L - nmax),
+     * weighting element i by qw[qwOffset + i], or by x² when qw is null (as quantize_row_q6_K_ref
+     * calls it). Returns the scale, which is negative when the largest magnitude is positive.
      */
-    static float makeQxQuants(int n, int nmax, float[] x, int xOffset, int[] L, int lOffset) {
+    static float makeQxQuants(int n, int nmax, float[] x, int xOffset, int[] L, int lOffset, float[] qw, int qwOffset) {
         float max = QuantMath.signedAbsMax(x, xOffset, n);
         if (Math.abs(max) < QuantMath.GROUP_MAX_EPS) {
             for (int i = 0; i < n; i++) {
@@ -128,7 +128,7 @@ final class KQuants {
             float xi = x[xOffset + i];
             int l = clampSymmetric(QuantMath.nearestInt(iscale * xi), nmax);
             L[lOffset + i] = l + nmax;
-            float w = xi * xi;
+            float w = qw != null ? qw[qwOffset + i] : xi * xi;
             sumLX += w * xi * l;
             sumL2 += w * l * l;
         }
@@ -144,7 +144,7 @@ final class KQuants {
             for (int i = 0; i < n; i++) {
                 float xi = x[xOffset + i];
                 int l = clampSymmetric(QuantMath.nearestInt(iscale * xi), nmax);
-                float w = xi * xi;
+                float w = qw != null ? qw[qwOffset + i] : xi * xi;
                 sumLX += w * xi * l;
                 sumL2 += w * l * l;
             }

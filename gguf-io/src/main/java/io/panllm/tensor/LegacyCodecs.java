@@ -76,6 +76,22 @@ final class LegacyCodecs {
                 QuantMath.putNibbles32(codes, dst, offset + 2);
             };
         }
+
+        @Override
+        public boolean usesImportance() {
+            return true;
+        }
+
+        /** quantize_row_q4_0_impl: the weighted make_qx_quants search with nmax 8. */
+        @Override
+        WeightedRowEncoder newWeightedEncoder() {
+            int[] codes = new int[QK];
+            return weightedRows(type.bytesPerBlock, (x, xOffset, weights, dst, offset) -> {
+                float d = KQuants.makeQxQuants(QK, 8, x, xOffset, codes, 0, weights, 0);
+                LittleEndian.setFp16(dst, offset, d);
+                QuantMath.putNibbles32(codes, dst, offset + 2);
+            });
+        }
     }
 
     /** Q4_1: d, m (fp16), qs[16]; x = d * q + m with m = min and d = (max - min) / 15. */
@@ -110,6 +126,26 @@ final class LegacyCodecs {
                 QuantMath.putNibbles32(codes, dst, offset + 4);
             };
         }
+
+        @Override
+        public boolean usesImportance() {
+            return true;
+        }
+
+        /** quantize_row_q4_1_impl: the weighted make_qkx3_quants search with nmax 15. */
+        @Override
+        WeightedRowEncoder newWeightedEncoder() {
+            int[] codes = new int[QK];
+            int[] codesAux = new int[QK];
+            float[] min = new float[1];
+            return weightedRows(type.bytesPerBlock, (x, xOffset, weights, dst, offset) -> {
+                float d = WeightedQuants.makeQkx3Quants(QK, 15, x, xOffset, weights, codes, 0, min, 0, codesAux,
+                        -0.9f, 0.05f, 36);
+                LittleEndian.setFp16(dst, offset, d);
+                LittleEndian.setFp16(dst, offset + 2, -min[0]);
+                QuantMath.putNibbles32(codes, dst, offset + 4);
+            });
+        }
     }
 
     /** Q5_0: d (fp16), qh[4], qs[16]; x = d * (q - 16) with d = max / -16. */
@@ -142,6 +178,23 @@ final class LegacyCodecs {
                 dst.set(LittleEndian.INT, offset + 2, QuantMath.fifthBits32(codes));
                 QuantMath.putNibbles32(codes, dst, offset + 6);
             };
+        }
+
+        @Override
+        public boolean usesImportance() {
+            return true;
+        }
+
+        /** quantize_row_q5_0_impl: the weighted make_qx_quants search with nmax 16. */
+        @Override
+        WeightedRowEncoder newWeightedEncoder() {
+            int[] codes = new int[QK];
+            return weightedRows(type.bytesPerBlock, (x, xOffset, weights, dst, offset) -> {
+                float d = KQuants.makeQxQuants(QK, 16, x, xOffset, codes, 0, weights, 0);
+                LittleEndian.setFp16(dst, offset, d);
+                dst.set(LittleEndian.INT, offset + 2, QuantMath.fifthBits32(codes));
+                QuantMath.putNibbles32(codes, dst, offset + 6);
+            });
         }
     }
 
@@ -180,6 +233,47 @@ final class LegacyCodecs {
                 QuantMath.putNibbles32(codes, dst, offset + 8);
             };
         }
+
+        @Override
+        public boolean usesImportance() {
+            return true;
+        }
+
+        /** quantize_row_q5_1_impl: the weighted make_qkx3_quants search with nmax 31. */
+        @Override
+        WeightedRowEncoder newWeightedEncoder() {
+            int[] codes = new int[QK];
+            int[] codesAux = new int[QK];
+            float[] min = new float[1];
+            return weightedRows(type.bytesPerBlock, (x, xOffset, weights, dst, offset) -> {
+                float d = WeightedQuants.makeQkx3Quants(QK, 31, x, xOffset, weights, codes, 0, min, 0, codesAux,
+                        -0.9f, 0.05f, 36);
+                LittleEndian.setFp16(dst, offset, d);
+                LittleEndian.setFp16(dst, offset + 2, -min[0]);
+                dst.set(LittleEndian.INT, offset + 4, QuantMath.fifthBits32(codes));
+                QuantMath.putNibbles32(codes, dst, offset + 8);
+            });
+        }
+    }
+
+    /** Encodes one 32-element block given its element weights. */
+    private interface WeightedBlock {
+        void encode(float[] x, int xOffset, float[] weights, MemorySegment dst, long offset);
+    }
+
+    /**
+     * The row loop the four weighted legacy quantizers share: sigma2 is the mean of x² over the
+     * whole row, and element j of each block is weighted by qw[j] * sqrt(sigma2 + x[j]²).
+     */
+    private static QuantizedBlockCodec.WeightedRowEncoder weightedRows(int bytesPerBlock, WeightedBlock block) {
+        float[] weights = new float[QK];
+        return (x, xOffset, n, qw, dst, offset) -> {
+            float sigma2 = WeightedQuants.meanSquare(x, xOffset, n);
+            for (int ib = 0; ib < n / QK; ib++) {
+                WeightedQuants.elementWeights(qw, QK * ib, x, xOffset + QK * ib, QK, sigma2, weights);
+                block.encode(x, xOffset + QK * ib, weights, dst, offset + (long) ib * bytesPerBlock);
+            }
+        };
     }
 
     /** Bit 4 of element j's code, from the qh word of a Q5 block. */

@@ -50,14 +50,40 @@ final class Q6_KCodec extends QuantizedBlockCodec {
 
     @Override
     BlockEncoder newEncoder() {
-        int[] codes = new int[QK_K];
-        float[] scales = new float[QK_K / SUB];
-        byte[] scaleCodes = new byte[QK_K / SUB];
-        return (x, xOffset, dst, offset) -> {
+        Encoder encoder = new Encoder();
+        return (x, xOffset, dst, offset) -> encoder.encodeBlock(x, xOffset, null, 0, dst, offset);
+    }
+
+    @Override
+    public boolean usesImportance() {
+        return true;
+    }
+
+    /**
+     * quantize_row_q6_K_impl: the reference quantizer with make_qx_quants weighting each element by
+     * its importance qw[j] itself (no sigma2 term: ggml left that variant commented out).
+     */
+    @Override
+    WeightedRowEncoder newWeightedEncoder() {
+        Encoder encoder = new Encoder();
+        return (x, xOffset, n, qw, dst, offset) -> {
+            for (int i = 0; i < n / QK_K; i++) {
+                encoder.encodeBlock(x, xOffset + QK_K * i, qw, QK_K * i, dst, offset + (long) i * GgmlType.Q6_K.bytesPerBlock);
+            }
+        };
+    }
+
+    /** One super-block; qw null weights each element by x² (quantize_row_q6_K_ref). */
+    private static final class Encoder {
+        private final int[] codes = new int[QK_K];
+        private final float[] scales = new float[QK_K / SUB];
+        private final byte[] scaleCodes = new byte[QK_K / SUB];
+
+        void encodeBlock(float[] x, int xOffset, float[] qw, int qwOffset, MemorySegment dst, long offset) {
             float maxScale = 0;
             float maxAbsScale = 0;
             for (int ib = 0; ib < QK_K / SUB; ib++) {
-                float scale = KQuants.makeQxQuants(SUB, 32, x, xOffset + SUB * ib, codes, SUB * ib);
+                float scale = KQuants.makeQxQuants(SUB, 32, x, xOffset + SUB * ib, codes, SUB * ib, qw, qwOffset + SUB * ib);
                 scales[ib] = scale;
                 if (Math.abs(scale) > maxAbsScale) {
                     maxAbsScale = Math.abs(scale);
@@ -91,7 +117,7 @@ final class Q6_KCodec extends QuantizedBlockCodec {
                 }
             }
             putCodes(codes, dst, offset);
-        };
+        }
     }
 
     private static void putCodes(int[] codes, MemorySegment dst, long offset) {

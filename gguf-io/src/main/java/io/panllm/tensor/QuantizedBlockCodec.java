@@ -23,6 +23,28 @@ abstract class QuantizedBlockCodec extends AbstractBlockCodec {
 
     abstract BlockEncoder newEncoder();
 
+    /**
+     * Encodes one row with importance weights qw[0, n) (one per column), as the type's
+     * quantize_row_*_impl: some weights depend on the whole row, so this works on rows, not blocks.
+     */
+    interface WeightedRowEncoder {
+        void encodeRow(float[] x, int xOffset, int n, float[] qw, MemorySegment dst, long offset);
+    }
+
+    /** The weighted encoder of a type whose {@link #usesImportance()} is true. */
+    WeightedRowEncoder newWeightedEncoder() {
+        throw new AssertionError(type + " does not use importance weights");
+    }
+
+    @Override
+    final void encodeWeighted(float[] src, int srcOffset, int rows, int rowLength, float[] importance, MemorySegment dst) {
+        WeightedRowEncoder encoder = newWeightedEncoder();
+        long rowBytes = type.byteSize(rowLength);
+        for (int r = 0; r < rows; r++) {
+            encoder.encodeRow(src, srcOffset + r * rowLength, rowLength, importance, dst, r * rowBytes);
+        }
+    }
+
     @Override
     final void decode(MemorySegment src, float[] dst, int dstOffset, int blocks) {
         for (int b = 0; b < blocks; b++) {

@@ -23,8 +23,12 @@ abstract class ScaleMinKCodec extends QuantizedBlockCodec {
     private final float rdelta;
     private final int nstep;
 
-    ScaleMinKCodec(GgmlType type, int nmax, float rmin, float rdelta, int nstep) {
+    /** Whether the weighted quantizer clamps the 6-bit codes to 63 before packing (q5_K_impl does, q4_K_impl not). */
+    private final boolean clampsScaleCodes;
+
+    ScaleMinKCodec(GgmlType type, int nmax, float rmin, float rdelta, int nstep, boolean clampsScaleCodes) {
         super(type);
+        this.clampsScaleCodes = clampsScaleCodes;
         this.nmax = nmax;
         this.rmin = rmin;
         this.rdelta = rdelta;
@@ -106,6 +110,90 @@ abstract class ScaleMinKCodec extends QuantizedBlockCodec {
         }
     }
 
+    @Override
+    public final boolean usesImportance() {
+        return true;
+    }
+
+    @Override
+    final WeightedRowEncoder newWeightedEncoder() {
+        return new WeightedEncoder();
+    }
+
+    /**
+     * quantize_row_q4_K_impl / q5_K_impl: per sub-block the weighted make_qkx3_quants search (weights
+     * qw * sqrt(sigma2 + x²), sigma2 = 2 * mean x² of the super-block), then the 8 scales and the 8
+     * mins each fitted to 6 bits by make_qp_quants weighted by the sub-blocks' weight sums, and
+     * every code recomputed from the scales as stored.
+     */
+    private final class WeightedEncoder implements WeightedRowEncoder {
+        private final int[] codes = new int[QK_K];
+        private final int[] codesAux = new int[SUB];
+        private final float[] weights = new float[SUB];
+        private final float[] scales = new float[QK_K / SUB];
+        private final float[] mins = new float[QK_K / SUB];
+        private final float[] weightSums = new float[QK_K / SUB];
+        private final int[] scaleCodes = new int[QK_K / SUB];
+        private final int[] minCodes = new int[QK_K / SUB];
+        private final byte[] packedScales = new byte[12];
+
+        @Override
+        public void encodeRow(float[] x, int xOffset, int n, float[] qw, MemorySegment dst, long offset) {
+            for (int i = 0; i < n / QK_K; i++) {
+                encodeBlock(x, xOffset + QK_K * i, qw, QK_K * i, dst, offset + (long) i * type.bytesPerBlock);
+            }
+        }
+
+        private void encodeBlock(float[] x, int xOffset, float[] qw, int qwOffset, MemorySegment dst, long offset) {
+            float sumX2 = 0;
+            for (int l = 0; l < QK_K; l++) {
+                sumX2 += x[xOffset + l] * x[xOffset + l];
+            }
+            float sigma2 = 2 * sumX2 / QK_K;
+            for (int j = 0; j < QK_K / SUB; j++) {
+                WeightedQuants.elementWeights(qw, qwOffset + SUB * j, x, xOffset + SUB * j, SUB, sigma2, weights);
+                float sumW = 0;
+                for (int l = 0; l < SUB; l++) {
+                    sumW += weights[l];
+                }
+                weightSums[j] = sumW;
+                scales[j] = WeightedQuants.makeQkx3Quants(SUB, nmax, x, xOffset + SUB * j, weights, codes, SUB * j,
+                        mins, j, codesAux, -0.9f, 0.05f, 36);
+            }
+            float dBlock = WeightedQuants.makeQpQuants(QK_K / SUB, 63, scales, scaleCodes, weightSums);
+            float mBlock = WeightedQuants.makeQpQuants(QK_K / SUB, 63, mins, minCodes, weightSums);
+            if (clampsScaleCodes) {
+                for (int j = 0; j < QK_K / SUB; j++) {
+                    scaleCodes[j] = Math.min(63, scaleCodes[j]);
+                    minCodes[j] = Math.min(63, minCodes[j]);
+                }
+            }
+            java.util.Arrays.fill(packedScales, (byte) 0);
+            KQuants.packScalesAndMins(scaleCodes, minCodes, packedScales);
+            short dBits = HalfFloats.toFp16(dBlock);
+            short dminBits = HalfFloats.toFp16(mBlock);
+            dst.set(LittleEndian.SHORT, offset + D_OFFSET, dBits);
+            dst.set(LittleEndian.SHORT, offset + DMIN_OFFSET, dminBits);
+            MemorySegment.copy(packedScales, 0, dst, JAVA_BYTE, offset + SCALES_OFFSET, packedScales.length);
+
+            // Requantize against the scales as stored (read back with get_scale_min_k4, as ggml does)
+            float dAll = HalfFloats.fromFp16(dBits);
+            float dminAll = HalfFloats.fromFp16(dminBits);
+            for (int j = 0; j < QK_K / SUB; j++) {
+                float d = dAll * KQuants.packedScale(dst, offset + SCALES_OFFSET, j);
+                if (d == 0) {
+                    continue;
+                }
+                float dm = dminAll * KQuants.packedMin(dst, offset + SCALES_OFFSET, j);
+                for (int ii = 0; ii < SUB; ii++) {
+                    int l = QuantMath.nearestInt((x[xOffset + SUB * j + ii] + dm) / d);
+                    codes[SUB * j + ii] = Math.max(0, Math.min(nmax, l));
+                }
+            }
+            putCodes(codes, dst, offset);
+        }
+    }
+
     /** Scale (d * 6-bit scale) of sub-block j of the block at {@code offset}. */
     static float subScale(MemorySegment src, long offset, float d, int j) {
         return d * KQuants.packedScale(src, offset + SCALES_OFFSET, j);
@@ -124,7 +212,7 @@ abstract class ScaleMinKCodec extends QuantizedBlockCodec {
         private static final int QS_OFFSET = 16;
 
         Q4_K() {
-            super(GgmlType.Q4_K, 15, -1.f, 0.1f, 20);
+            super(GgmlType.Q4_K, 15, -1.f, 0.1f, 20, false);
         }
 
         @Override
@@ -165,7 +253,7 @@ abstract class ScaleMinKCodec extends QuantizedBlockCodec {
         private static final int QS_OFFSET = 48;
 
         Q5_K() {
-            super(GgmlType.Q5_K, 31, -0.5f, 0.1f, 15);
+            super(GgmlType.Q5_K, 31, -0.5f, 0.1f, 15, true);
         }
 
         @Override

@@ -1,6 +1,7 @@
 package io.panllm.runtime.convert;
 
 import io.panllm.gguf.GgufValue;
+import io.panllm.runtime.calibration.Imatrix;
 import io.panllm.gguf.GgufWriter;
 import io.panllm.tensor.BlockCodec;
 import io.panllm.runtime.model.ModelWeights;
@@ -38,6 +39,18 @@ public final class Converter {
     }
 
     public static Result convert(ModelSource source, QuantPolicy policy, Path output, Progress progress) throws IOException {
+        return convert(source, policy, output, progress, null);
+    }
+
+    /**
+     * Converts with importance weights: a tensor with an entry in {@code imatrix} whose type has a
+     * weighted quantizer is quantized as llama-quantize --imatrix does; the others as without one.
+     *
+     * @param imatrix null for none
+     * @throws ConvertException when an entry does not fit its tensor's rows
+     */
+    public static Result convert(ModelSource source, QuantPolicy policy, Path output, Progress progress, Imatrix imatrix)
+            throws IOException {
         GgufWriter writer = new GgufWriter();
         for (Map.Entry<String, GgufValue> e : source.metadata().entrySet()) {
             writer.put(e.getKey(), e.getValue());
@@ -60,12 +73,13 @@ public final class Converter {
         for (SourceTensor t : tensors) {
             GgmlType type = policy.typeFor(t.name(), t.shape());
             checkCodec(type, t);
+            float[] importance = importanceFor(imatrix, t, type);
             types.add(type);
             perType.merge(type, t.elementCount(), Long::sum);
             parameters += t.elementCount();
             bytes += type.byteSize(t.elementCount());
             if (type != GgmlType.I8) {
-                writer.addTensor(t.name(), type, t.shape(), arena -> encode(t, type, arena));
+                writer.addTensor(t.name(), type, t.shape(), arena -> encode(t, type, importance, arena));
                 continue;
             }
             // LLM.int8: the row absmax (SCB) follows the codes as its own F32 tensor. Quantizing
@@ -101,6 +115,33 @@ public final class Converter {
     }
 
     /**
+     * The importance weights for the tensor's columns, or null: no imatrix, no entry for it (as
+     * llama-quantize, which then quantizes it without), or a type that does not use them.
+     */
+    private static float[] importanceFor(Imatrix imatrix, SourceTensor t, GgmlType type) {
+        if (imatrix == null || copiesThrough(t, type) || !type.codec().usesImportance()) {
+            return null;
+        }
+        float[] importance = imatrix.importance(t.name());
+        if (importance != null && importance.length != t.rowLength()) {
+            throw new ConvertException("imatrix entry for '" + t.name() + "' has " + importance.length
+                    + " values but the tensor's rows have " + t.rowLength() + " columns: an imatrix of another model?");
+        }
+        return importance;
+    }
+
+    /** How many of the source's tensors {@code convert} would quantize with importance weights. */
+    public static int weightedTensorCount(ModelSource source, QuantPolicy policy, Imatrix imatrix) {
+        int n = 0;
+        for (SourceTensor t : source.tensors()) {
+            if (importanceFor(imatrix, t, policy.typeFor(t.name(), t.shape())) != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
      * Whether the tensor's bytes are copied as stored. Never for I8: its codes are only right with
      * the row absmax the converter writes beside them, so they are quantized again (losslessly:
      * q * SCB / 127 quantizes back to q).
@@ -111,14 +152,20 @@ public final class Converter {
 
     /** Produces a tensor's bytes in {@code type} (not I8): copied through when it already is, else quantized. */
     static MemorySegment encode(SourceTensor t, GgmlType type, Arena arena) throws IOException {
+        return encode(t, type, null, arena);
+    }
+
+    /** As above, weighting the columns by {@code importance} (null: unweighted). */
+    static MemorySegment encode(SourceTensor t, GgmlType type, float[] importance, Arena arena) throws IOException {
         if (copiesThrough(t, type)) {
             return t.raw();
         }
         long rowBytes = type.byteSize(t.rowLength());
         MemorySegment out = arena.allocate(rowBytes * t.rowCount(), 64);
         BlockCodec codec = type.codec();
+        int rowLength = Math.toIntExact(t.rowLength());
         forEachRowChunk(t, (first, count, values) ->
-                codec.quantize(values, 0, values.length, out.asSlice(first * rowBytes, count * rowBytes)));
+                codec.quantizeRows(values, 0, count, rowLength, importance, out.asSlice(first * rowBytes, count * rowBytes)));
         return out;
     }
 

@@ -13,10 +13,17 @@ import java.util.Set;
  */
 public final class CpuBackend implements Backend {
     private final Parallel parallel;
+    private final MatrixInputs matrixInputs;
 
     /** A backend using {@code threads} threads for matrix products and attention. */
     public CpuBackend(int threads) {
+        this(threads, null);
+    }
+
+    /** A backend whose models show {@code matrixInputs} (if not null) every matrix product's input: calibration. */
+    public CpuBackend(int threads, MatrixInputs matrixInputs) {
         this.parallel = new Parallel(threads);
+        this.matrixInputs = matrixInputs;
     }
 
     /** One thread per available processor. */
@@ -47,7 +54,7 @@ public final class CpuBackend implements Backend {
                         + ", which the CPU backend cannot compute with (it supports " + ScalarKernels.SUPPORTED + ")");
             }
         }
-        return new CpuModel(weights, parallel);
+        return new CpuModel(weights, parallel, matrixInputs);
     }
 
     @Override

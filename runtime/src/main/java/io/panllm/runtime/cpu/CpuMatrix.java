@@ -44,6 +44,11 @@ final class CpuMatrix {
         }
     }
 
+    /** The weight tensor's name. */
+    String name() {
+        return weights.name();
+    }
+
     int rows() {
         return rows;
     }

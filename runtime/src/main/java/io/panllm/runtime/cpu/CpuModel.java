@@ -39,9 +39,13 @@ final class CpuModel implements Backend.BackendModel {
             float[] ffnNorm, CpuMatrix ffnGate, CpuMatrix ffnUp, CpuMatrix ffnDown) {
     }
 
-    CpuModel(ModelWeights weights, Parallel parallel) {
+    /** Told every matrix product's input (calibration), or null. */
+    private final MatrixInputs matrixInputs;
+
+    CpuModel(ModelWeights weights, Parallel parallel, MatrixInputs matrixInputs) {
         this.config = weights.config();
         this.parallel = parallel;
+        this.matrixInputs = matrixInputs;
         this.tokenEmbedding = matrix(weights.tokenEmbedding());
         this.output = matrix(weights.output());
         this.outputNorm = vector(weights.outputNorm());
@@ -186,9 +190,9 @@ final class CpuModel implements Backend.BackendModel {
         for (int t = 0; t < batch; t++) {
             FloatMath.rmsNorm(a.normed, a.residual, t * dim, layer.attentionNorm, dim, config.rmsNormEps());
         }
-        layer.query.multiply(parallel, a.normed, batch, a.query);
-        layer.key.multiply(parallel, a.normed, batch, a.key);
-        layer.value.multiply(parallel, a.normed, batch, a.value);
+        multiply(layer.query, a.normed, batch, a.query);
+        multiply(layer.key, a.normed, batch, a.key);
+        multiply(layer.value, a.normed, batch, a.value);
         addBias(a.query, layer.queryBias, batch);
         addBias(a.key, layer.keyBias, batch);
         addBias(a.value, layer.valueBias, batch);
@@ -229,7 +233,7 @@ final class CpuModel implements Backend.BackendModel {
                 }
             }
         });
-        layer.attentionOutput.multiply(parallel, a.attention, batch, a.projected);
+        multiply(layer.attentionOutput, a.attention, batch, a.projected);
         addInPlace(a.residual, a.projected, batch * dim);
     }
 
@@ -239,13 +243,13 @@ final class CpuModel implements Backend.BackendModel {
         for (int t = 0; t < batch; t++) {
             FloatMath.rmsNorm(a.normed, a.residual, t * dim, layer.ffnNorm, dim, config.rmsNormEps());
         }
-        layer.ffnGate.multiply(parallel, a.normed, batch, a.gate);
-        layer.ffnUp.multiply(parallel, a.normed, batch, a.up);
+        multiply(layer.ffnGate, a.normed, batch, a.gate);
+        multiply(layer.ffnUp, a.normed, batch, a.up);
         for (int i = 0; i < batch * hidden; i++) {
             float g = a.gate[i];
             a.gate[i] = g / (1f + (float) Math.exp(-g)) * a.up[i]; // SwiGLU: silu(gate) * up
         }
-        layer.ffnDown.multiply(parallel, a.gate, batch, a.projected);
+        multiply(layer.ffnDown, a.gate, batch, a.projected);
         addInPlace(a.residual, a.projected, batch * dim);
     }
 
@@ -256,7 +260,15 @@ final class CpuModel implements Backend.BackendModel {
             System.arraycopy(a.residual, (first + t) * dim, a.projected, t * dim, dim);
             FloatMath.rmsNorm(a.normed, a.projected, t * dim, outputNorm, dim, config.rmsNormEps());
         }
-        output.multiply(parallel, a.normed, count, a.logits);
+        multiply(output, a.normed, count, a.logits);
+    }
+
+    /** out = matrix . in for the batch's vectors, after showing in to the observer if there is one. */
+    private void multiply(CpuMatrix matrix, float[] in, int batch, float[] out) {
+        if (matrixInputs != null) {
+            matrixInputs.observe(matrix.name(), in, batch, matrix.columns());
+        }
+        matrix.multiply(parallel, in, batch, out);
     }
 
     private void computeRopeAngles(CpuKvCache.Activations a, int batch, int[] positions) {
